@@ -620,7 +620,9 @@ def export_xlsx(
         raise DatasetError(f"{target} should end in .xlsx")
     mfi = load_mfi(source)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".xlsx.tmp")
+    handle, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.stem}.", suffix=".partial.xlsx"
+    )
     os.close(handle)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:

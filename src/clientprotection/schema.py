@@ -234,8 +234,9 @@ _T: list[Table] = [
             Field("compulsory_savings", "number", "Savings withheld at disbursement.", M),
             Field("net_disbursed", "number",
                   "Cash the client received: amount minus fee, insurance and savings.", M),
-            Field("instalment", "number", "Regular instalment (principal, interest, fees, tax).",
-                  M),
+            Field("instalment", "number",
+                  "Total due at the first instalment (principal, interest, fees, tax); for "
+                  "balloon loans this is the interest-only payment.", M),
             Field("maturity_on", "date", "Date of the last scheduled instalment."),
             Field("dsr_at_approval", "number",
                   "Debt-service ratio at approval (see applications.dsr).", "fraction"),
@@ -247,7 +248,10 @@ _T: list[Table] = [
             Field("written_off_on", "date", "Date of the write-off.", required=False),
             Field("status", "string",
                   "On the snapshot date: 'active', 'repaid' or 'written_off'.", categorical=True),
-            Field("outstanding", "number", "Principal outstanding on the snapshot date.", M),
+            Field("outstanding", "number",
+                  "Principal outstanding on the snapshot date: the principal of instalments not "
+                  "yet paid in full (a partial payment reduces nothing until the instalment is "
+                  "paid); 0 for repaid and written-off loans.", M),
             Field("days_late", "integer",
                   "Days the oldest unpaid instalment is overdue on the snapshot date (0 if none).",
                   "days"),
