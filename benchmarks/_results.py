@@ -11,8 +11,9 @@ from pathlib import Path
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = (
     "# Benchmark results\n\n"
-    "Each section is rewritten by the script named in it. Timings are medians of several runs\n"
-    "on the development machine (2 cores); compare the ratios, which are measured in the same run.\n"
+    "Each section is rewritten by the script named in it. Timings are medians of several\n"
+    "runs on the development machine (2 cores); compare the ratios, which are measured in the\n"
+    "same run.\n"
 )
 
 
