@@ -51,6 +51,11 @@ def datasets_root() -> Path:
 
     ``$CPCOURSE_DATA`` if set, else the ``datasets/`` folder of the repository the package was
     installed from (an editable install, as ``make`` and Binder do).
+
+    Examples
+    --------
+    >>> (datasets_root() / "default" / "datapackage.json").exists()   # doctest: +SKIP
+    True
     """
     env = os.environ.get("CPCOURSE_DATA")
     if env:
@@ -65,6 +70,11 @@ def dataset_dir(scenario: str | os.PathLike[str] = "default") -> Path:
     ------
     DatasetError
         If no such dataset exists; the message lists the ones that do.
+
+    Examples
+    --------
+    >>> dataset_dir("default").name                                   # doctest: +SKIP
+    'default'
     """
     candidate = Path(scenario)
     if candidate.is_dir() and (candidate / DATAPACKAGE).exists():
@@ -495,7 +505,14 @@ def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def load_answer_key(scenario: str | os.PathLike[str] = "default") -> dict[str, Any]:
-    """The trainer-only answer key of a dataset (the planted problems and their size)."""
+    """The trainer-only answer key of a dataset (the planted problems and their size).
+
+    Examples
+    --------
+    >>> key = load_answer_key("default")                             # doctest: +SKIP
+    >>> sorted(key)[:2]                                              # doctest: +SKIP
+    ['complaints', 'fair_treatment']
+    """
     path = dataset_dir(scenario) / ANSWER_KEY
     if not path.exists():
         raise DatasetError(
@@ -650,14 +667,8 @@ def export_xlsx(
     return target
 
 
-def csv_bytes(frame: pd.DataFrame, table_name: str) -> bytes:
-    """The exact (uncompressed) CSV bytes a table is written with; used by the tests."""
-    return _format_table(frame, TABLES[table_name])
-
-
 __all__ = [
     "MFI",
-    "csv_bytes",
     "dataset_dir",
     "datasets_root",
     "export_xlsx",

@@ -498,7 +498,13 @@ _attempts: dict[str, int] = {}
 
 
 def reset_attempts(question_id: str | None = None) -> None:
-    """Forget wrong attempts (all questions, or one), so hints start again from the first."""
+    """Forget wrong attempts (all questions, or one), so hints start again from the first.
+
+    Examples
+    --------
+    >>> reset_attempts()              # every question starts again from its first hint
+    >>> reset_attempts("m02.liv_band")
+    """
     if question_id is None:
         _attempts.clear()
     else:

@@ -593,7 +593,13 @@ def _build(data: dict[str, Any], name: str, source: str) -> Scenario:
 
 
 def scenarios_dir() -> Path:
-    """Folder of the scenario files: ``$CPCOURSE_SCENARIOS`` or ``datasets/scenarios``."""
+    """Folder of the scenario files: ``$CPCOURSE_SCENARIOS`` or ``datasets/scenarios``.
+
+    Examples
+    --------
+    >>> sorted(p.name for p in scenarios_dir().glob("*.toml"))
+    ['crisis.toml', 'default.toml']
+    """
     env = os.environ.get("CPCOURSE_SCENARIOS")
     if env:
         return Path(env)
