@@ -660,6 +660,9 @@ def export_xlsx(
                     piece.to_excel(writer, sheet_name=sheet[:31], index=False)
                 if progress:
                     progress(f"exporting {name}", (i + 1) / len(names))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a workbook is for sharing
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
