@@ -181,6 +181,17 @@ def test_all_assignments_report_and_html_summary(course):
     assert "frank,unreadable" in (course / "reports" / A / "grading-status.csv").read_text()
 
 
+def test_summary_keeps_ungraded_written_answers_out_of_the_wrong_list(course):
+    items = _read(course, "item-analysis.csv").set_index("grade_id")
+    pending = items.index[items["n_needs_manual_grading"] > 0].tolist()
+    assert pending, "the fixture has a written answer that still needs manual grading"
+    page = (course / "reports" / A / "summary.html").read_text()
+    wrong_list = page.split("Questions most students got wrong", 1)[1].split("Awaiting", 1)[0]
+    for grade_id in pending:
+        assert f"<b>{grade_id}</b>" not in wrong_list
+    assert "Awaiting manual grading" in page
+
+
 def test_terminal_summary(course, capsys):
     parser = argparse.ArgumentParser(prog="cpcourse")
     cli_report.register(parser.add_subparsers(dest="command", required=True))

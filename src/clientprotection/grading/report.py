@@ -602,9 +602,13 @@ def _png(figure: plt.Figure, path: Path) -> bytes:
 def plot_score_distribution(students: pd.DataFrame, path: Path) -> bytes:
     """Histogram of final scores (percent of the maximum) of the students who submitted.
 
+    Submissions that could not be graded (unreadable, timed out, crashed, error) are left out:
+    their 0 is not a score.
+
     Returns the PNG bytes (also written to ``path``).
     """
-    scored = students.loc[~students["missing"], "percent"].dropna()
+    final = ~students["missing"] & ~students["status"].isin(PROBLEM_STATUSES)
+    scored = students.loc[final, "percent"].dropna()
     figure, axes = plt.subplots(figsize=(6, 3.2))
     axes.hist(scored.to_numpy(), bins=np.linspace(0, 100, 11), color="#2b6f9e",
               edgecolor="white")
@@ -645,6 +649,11 @@ tr.flagged td{background:#fff4e0}tr.missing td{background:#fde8e8}
 """
 
 
+def _shorten(text: object, limit: int = 140) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _cell(value: object, text: bool = False) -> str:
     if isinstance(value, (bool, np.bool_)):
         shown = "yes" if value else ""
@@ -683,12 +692,16 @@ def summary_html(
          "status"] + flags + ["detail"]]
     if students["assignment"].nunique() == 1:
         shown_students = shown_students.drop(columns="assignment")
+    # the full detail is in grading-status.csv; a page row stays one line high
+    shown_students = shown_students.assign(detail=shown_students["detail"].map(_shorten))
     row_classes = np.where(students["missing"], "missing",
                            np.where(students["status"] != GRADED, "flagged", "")).tolist()
-    wrong = items[items["share_full_marks"] < 0.5].sort_values(
+    pending = items["n_needs_manual_grading"] > 0
+    wrong = items[~pending & (items["share_full_marks"] < 0.5)].sort_values(
         ["mean_percent", "share_full_marks"])
     if wrong.empty:
-        wrong_html = "<p>Every question got full marks from at least half of the students.</p>"
+        wrong_html = ("<p>Every graded question got full marks from at least half of the "
+                      "students.</p>")
     else:
         entries = "".join(
             f"<li><b>{html.escape(r.grade_id)}</b> ({html.escape(r.principle)}): "
@@ -696,6 +709,13 @@ def summary_html(
             f"mean {r.mean_percent:.0f}% of the maximum</li>"
             for r in wrong.itertuples())
         wrong_html = f"<ol>{entries}</ol>"
+    if pending.any():
+        waiting = ", ".join(
+            f"<b>{html.escape(r.grade_id)}</b> ({r.n_needs_manual_grading})"
+            for r in items[pending].itertuples())
+        wrong_html += (f'<p class="muted">Awaiting manual grading (submissions): {waiting}. '
+                       "Grade them in the formgrader, then run <code>cpcourse report</code> "
+                       "again.</p>")
     pictures = "".join(
         f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode("ascii")}">'
