@@ -32,13 +32,15 @@ def scheduled_total(principal, n, i, declining, balloon, tax, fee_per_payment) -
     return principal + interest * (1.0 + np.asarray(tax, float)) + principal * fee_per_payment * n
 
 
-def schedule_rows(principal, n, i, declining, balloon, tax, fee_per_payment, k, loan_of_row):
+def schedule_rows(principal, n, i, declining, balloon, tax, fee_per_payment, k, loan_of_row,
+                  out=None):
     """Principal, interest (with tax) and fees due per schedule row, rounded to the cent.
 
     ``k`` is the instalment number (1..n) of each row and ``loan_of_row`` the position of its
     loan in the loan arrays; rows of a loan must be contiguous and in instalment order. The
     rounded principal of the last instalment absorbs the rounding so that it sums to the
-    principal exactly.
+    principal exactly. ``out`` (optional) is three float arrays, one row each, to write the
+    result into.
     """
     principal = np.asarray(principal, float)
     n = np.asarray(n)
@@ -49,7 +51,10 @@ def schedule_rows(principal, n, i, declining, balloon, tax, fee_per_payment, k, 
     flat_principal = np.where(balloon, 0.0, np.round(principal / n, 2))
     level_interest = principal * i
     pay = annuity(principal, i, n)
-    principal_due = flat_principal[loan_of_row]
+    if out is None:
+        out = tuple(np.empty(len(loan_of_row)) for _ in range(3))
+    # mode="clip" (the rows are valid anyway) lets numpy write into out without a copy
+    principal_due = np.take(flat_principal, loan_of_row, out=out[0], mode="clip")
     interest_raw = level_interest[loan_of_row]
     rows = np.flatnonzero(amortising[loan_of_row])
     if len(rows):
@@ -68,8 +73,10 @@ def schedule_rows(principal, n, i, declining, balloon, tax, fee_per_payment, k, 
     paid_before_last = np.bincount(loan_of_row, weights=principal_due, minlength=len(principal))
     principal_due[last] = np.round(principal[loan_of_row[last]]
                                    - paid_before_last[loan_of_row[last]], 2)
-    interest_due = np.round(interest_raw * (1.0 + np.asarray(tax, float))[loan_of_row], 2)
-    fees_due = np.round(principal * np.asarray(fee_per_payment, float), 2)[loan_of_row]
+    interest_raw *= (1.0 + np.asarray(tax, float))[loan_of_row]
+    interest_due = np.round(interest_raw, 2, out=out[1])
+    fees = np.round(principal * np.asarray(fee_per_payment, float), 2)
+    fees_due = np.take(fees, loan_of_row, out=out[2], mode="clip")
     return principal_due, interest_due, fees_due
 
 

@@ -6,6 +6,7 @@ definition written next to it in the key, so a trainer can re-compute it in a no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,17 +28,58 @@ def _r(x: Any, digits: int = 4) -> float | None:
 def par30(loans: pd.DataFrame) -> float:
     """PAR30 (SEEP MFRS): outstanding of active loans over 30 days late or restructured,
     over the outstanding of all active loans."""
-    active = loans[loans["status"] == "active"]
-    total = active["outstanding"].sum()
-    risky = active.loc[(active["days_late"] > 30) | active["restructured"], "outstanding"].sum()
+    return _par30(loans["status"] == "active", loans)
+
+
+def _par30(active: Any, loans: pd.DataFrame) -> float:
+    total = loans.loc[active, "outstanding"].sum()
+    risky_rows = active & ((loans["days_late"] > 30) | loans["restructured"])
+    risky = loans.loc[risky_rows, "outstanding"].sum()
     return float(risky / total) if total > 0 else float("nan")
+
+
+class _Codes:
+    """A column factorised once, to compare it with many values cheaply (as ``==`` does)."""
+
+    def __init__(self, column: pd.Series) -> None:
+        self.codes, self.uniques = pd.factorize(column)
+
+    def eq(self, value: Any) -> np.ndarray:
+        where = np.flatnonzero(np.asarray(self.uniques == value, dtype=bool))
+        if len(where) == 0:
+            return np.zeros(len(self.codes), bool)
+        return self.codes == where[0]
+
+
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Row of ``keys`` holding each of ``values`` (a foreign-key lookup)."""
+    rows = pd.Index(keys).get_indexer(values)
+    if len(rows) and rows.min() < 0:
+        raise ValueError(f"{values.name} has values missing from the table it refers to.")
+    return rows
+
+
+def _client_rank(loans: pd.DataFrame) -> np.ndarray:
+    """Rank of each loan's client_id in sorted order (missing ids last)."""
+    codes, uniques = pd.factorize(loans["client_id"], sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
+def _by_client_and_date(loans: pd.DataFrame, client_rank: np.ndarray | None) -> np.ndarray:
+    """The row order of ``loans.sort_values(["client_id", "disbursed_on"])`` (stable)."""
+    rank = _client_rank(loans) if client_rank is None else client_rank
+    day = loans["disbursed_on"].to_numpy()
+    key = np.where(np.isnat(day), np.iinfo(np.int64).max, day.view(np.int64))
+    return np.lexsort((key, rank))
 
 
 def typical_apr(products: pd.DataFrame, loans: pd.DataFrame) -> dict[str, float]:
     """APR (on net disbursed, IRR x periods per year) of each product's median loan."""
     out = {}
+    loans = loans[["product_id", "term", "amount"]]
+    product = _Codes(loans["product_id"])
     for row in products.itertuples(index=False):  # one row per product
-        own = loans[loans["product_id"] == row.product_id]
+        own = loans[product.eq(row.product_id)]
         if own.empty:
             continue
         term = int(own["term"].median())
@@ -51,41 +93,67 @@ def typical_apr(products: pd.DataFrame, loans: pd.DataFrame) -> dict[str, float]
     return out
 
 
-def dropout_rate(loans: pd.DataFrame, snapshot: pd.Timestamp) -> pd.Series:
+def dropout_rate(loans: pd.DataFrame, snapshot: pd.Timestamp, *,
+                 client_rank: np.ndarray | None = None) -> pd.Series:
     """Per product: share of loans repaid at least 120 days before the snapshot whose client
-    took no later loan."""
-    loans = loans.sort_values(["client_id", "disbursed_on"])
-    has_next = loans["client_id"].eq(loans["client_id"].shift(-1))
-    done = (loans["status"] == "repaid") & (
-        loans["maturity_on"] <= snapshot - pd.Timedelta(days=120))
-    frame = pd.DataFrame({"product_id": loans["product_id"], "left": ~has_next})[done]
+    took no later loan.
+
+    ``client_rank`` (optional) ranks each loan's client_id in sorted order, when known.
+    """
+    rank = _client_rank(loans) if client_rank is None else client_rank
+    order = _by_client_and_date(loans, rank)
+    client = rank[order]
+    has_next = np.r_[client[1:] == client[:-1], False]
+    done = ((loans["status"] == "repaid") & (
+        loans["maturity_on"] <= snapshot - pd.Timedelta(days=120))).to_numpy()[order]
+    frame = pd.DataFrame({"product_id": loans["product_id"].array.take(order[done]),
+                          "left": ~has_next[done]})
     return frame.groupby("product_id")["left"].mean()
 
 
-def cycle_growth(loans: pd.DataFrame) -> pd.DataFrame:
-    """Growth of the loan amount from one loan to the client's next (ratio - 1)."""
-    loans = loans.sort_values(["client_id", "disbursed_on"])
-    prev = loans.groupby("client_id")["amount"].shift(1)
-    out = loans.assign(growth=loans["amount"] / prev - 1)
-    return out[prev.notna()]
+def cycle_growth(loans: pd.DataFrame, *, client_rank: np.ndarray | None = None) -> pd.DataFrame:
+    """Growth of the loan amount from one loan to the client's next (ratio - 1).
+
+    ``client_rank`` (optional) ranks each loan's client_id in sorted order, when known.
+    """
+    rank = _client_rank(loans) if client_rank is None else client_rank
+    order = _by_client_and_date(loans, rank)
+    client = rank[order]
+    loans = loans.take(order)
+    amount = loans["amount"].to_numpy()
+    prev = np.full(len(amount), np.nan)
+    same_client = np.flatnonzero(client[1:] == client[:-1]) + 1
+    prev[same_client] = amount[same_client - 1]
+    out = loans.assign(growth=amount / prev - 1)
+    return out[~np.isnan(prev)]
 
 
 def _first_arrears_in_months(sched: pd.DataFrame, loans: pd.DataFrame, snapshot: pd.Timestamp,
                              months: list[int]) -> pd.Series:
     """Per product: share of loans whose first instalment more than 7 days late fell due in
     one of ``months``. Uses the row order (schedule and loans both sorted by loan id)."""
-    code = np.cumsum(sched["instalment_no"].to_numpy() == 1) - 1
+    loan_start = np.flatnonzero(sched["instalment_no"].to_numpy() == 1)
     due = sched["due_on"].to_numpy()
     late = np.flatnonzero((due < snapshot.to_datetime64()) & (sched["days_late"].to_numpy() > 7))
-    first = late[np.r_[True, code[late][1:] != code[late][:-1]]] if len(late) else late
+    code = np.searchsorted(loan_start, late, side="right") - 1  # the loan of each late row
+    first = late[np.r_[True, code[1:] != code[:-1]]] if len(late) else late
+    code = code[np.r_[True, code[1:] != code[:-1]]] if len(late) else code
     month = pd.DatetimeIndex(due[first]).month
-    product = loans["product_id"].to_numpy()[code[first]]
+    product = loans["product_id"].to_numpy()[code]
     return pd.Series(np.isin(month, months)).groupby(product).mean()
 
 
-def approval_gap(applications: pd.DataFrame, clients: pd.DataFrame, group: str) -> dict:
-    """Approval rate of the group vs the others, raw and within risk-score bands of 20."""
-    apps = applications.merge(clients[["client_id", "language_group"]], on="client_id")
+def approval_gap(applications: pd.DataFrame, clients: pd.DataFrame, group: str, *,
+                 client_rows: np.ndarray | None = None) -> dict:
+    """Approval rate of the group vs the others, raw and within risk-score bands of 20.
+
+    ``client_rows`` (optional) is the row in ``clients`` of each application's client.
+    """
+    if client_rows is None:
+        apps = applications.merge(clients[["client_id", "language_group"]], on="client_id")
+    else:
+        apps = applications.assign(
+            language_group=clients["language_group"].array.take(client_rows))
     apps = apps.assign(approved=apps["decision"] == "approved",
                        target=apps["language_group"] == group,
                        band=np.minimum(apps["risk_score"] // 20, 4))
@@ -110,10 +178,51 @@ def night(times: pd.Series) -> pd.Series:
     return (hour >= NIGHT_START) | (hour < NIGHT_END)
 
 
+def table_links(t: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Rows that the answer key looks up across tables, found from the ids.
+
+    ``loan_client``, ``application_client`` and ``access_client``: row in ``clients``;
+    ``access_officer``: row in ``officers``; ``loan_client_rank``: rank of the loan's
+    client_id in sorted order.
+
+    Examples
+    --------
+    >>> from clientprotection.synth import generate
+    >>> mfi = generate("default", n_clients=300, seed=1)
+    >>> links = table_links(mfi.tables)
+    >>> bool((mfi.tables["clients"]["client_id"].to_numpy()[links["loan_client"]]
+    ...       == mfi.tables["loans"]["client_id"].to_numpy()).all())
+    True
+    """
+    clients, officers = t["clients"]["client_id"], t["officers"]["officer_id"]
+    loan_client = _positions(t["loans"]["client_id"], clients)
+    sorted_clients = pd.Index(clients).is_monotonic_increasing
+    return {
+        "loan_client": loan_client,
+        "loan_client_rank": loan_client if sorted_clients else _client_rank(t["loans"]),
+        "application_client": _positions(t["applications"]["client_id"], clients),
+        "access_client": _positions(t["access_log"]["client_id"], clients),
+        "access_officer": _positions(t["access_log"]["officer_id"], officers),
+    }
+
+
 def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str, Any],
-                     seed: int) -> dict[str, Any]:
-    """The planted truth for each problem, with its size measured on the tables."""
+                     seed: int, links: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """The planted truth for each problem, with its size measured on the tables.
+
+    ``links`` holds the cross-table rows of :func:`table_links` when the caller already has
+    them (the generator does); they are found from the ids otherwise.
+    """
     loans, apps, clients = t["loans"], t["applications"], t["clients"]
+    links = table_links(t) if links is None else links
+    loan_product = _Codes(loans["product_id"])
+    active = _Codes(loans["status"]).eq("active")
+    risk = loans[["outstanding", "days_late", "restructured"]].assign(active=active)
+
+    def par(rows: Any = None) -> float | None:
+        part = risk if rows is None else risk[rows]
+        return _r(_par30(part["active"], part))
+
     snapshot = pd.Timestamp(sc.snapshot_date)
     key: dict[str, Any] = {
         "scenario": sc.name, "seed": int(seed), "snapshot_date": sc.snapshot_date.isoformat(),
@@ -132,8 +241,8 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
                                             "days late fell due in a lean month",
             "pricing_share": "pricing_fees complaints over all complaints received",
         },
-        "portfolio": {"par30": _r(par30(loans)), "active_loans": int(
-            (loans["status"] == "active").sum()), "loans": len(loans), "clients": len(clients)},
+        "portfolio": {"par30": par(), "active_loans": int(active.sum()), "loans": len(loans),
+                      "clients": len(clients)},
         "problems": {},
     }
     problems = key["problems"]
@@ -146,11 +255,11 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
     pid = p["product"]
     sched = t["schedule"]
     lean_share = _first_arrears_in_months(sched, loans, snapshot, list(p["lean_months"]))
-    drop = dropout_rate(loans, snapshot)
+    drop = dropout_rate(loans, snapshot, client_rank=links["loan_client_rank"])
     problems["seasonal_product"].update({
         "product_id": pid, "lean_months": list(p["lean_months"]),
-        "par30_product": _r(par30(loans[loans["product_id"] == pid])),
-        "par30_other_products": _r(par30(loans[loans["product_id"] != pid])),
+        "par30_product": par(loan_product.eq(pid)),
+        "par30_other_products": par(~loan_product.eq(pid)),
         "first_arrears_in_lean_months_product": _r(lean_share.get(pid, np.nan)),
         "first_arrears_in_lean_months_other_products_median": _r(
             lean_share.drop(pid, errors="ignore").median()),
@@ -163,7 +272,8 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
     bid = p["branch"]
     in_b = loans["branch_id"] == bid
     over = loans["dsr_at_approval"] > DSR_THRESHOLD
-    growth = cycle_growth(loans)
+    growth = cycle_growth(loans[["client_id", "disbursed_on", "amount", "branch_id"]],
+                          client_rank=links["loan_client_rank"])
     clean_growth = growth["growth"]
     apps_b = apps["branch_id"] == bid
     approved = apps["decision"] == "approved"
@@ -184,8 +294,8 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
             (apps.loc[apps_b & approved & apps["bureau_checked"], "other_lenders"] > 0).mean()),
         "multiple_borrowing_share_others": _r(
             (apps.loc[~apps_b & approved & apps["bureau_checked"], "other_lenders"] > 0).mean()),
-        "par30_branch": _r(par30(loans[in_b])),
-        "par30_others": _r(par30(loans[~in_b])),
+        "par30_branch": par(in_b),
+        "par30_others": par(~in_b),
     })
 
     # 3 transparency: hidden costs
@@ -194,7 +304,7 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
     products = t["products"]
     aprs = typical_apr(products, loans)
     advertised = products.set_index("product_id")["advertised_rate_monthly"] * 12
-    in_p = loans["product_id"] == pid
+    in_p = loan_product.eq(pid)
     problems["hidden_costs"].update({
         "product_id": pid,
         "advertised_apr": _r(advertised[pid]),
@@ -211,14 +321,14 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
     p = sc.problems["pricing_outlier"]
     pid = p["product"]
     others = [v for q, v in aprs.items() if q != pid]
-    in_p = loans["product_id"] == pid
+    in_p = loan_product.eq(pid)
     problems["pricing_outlier"].update({
         "product_id": pid,
         "apr_by_product": {q: _r(v) for q, v in aprs.items()},
         "apr_product": _r(aprs.get(pid, np.nan)),
         "apr_other_products_median": _r(np.median(others)),
-        "par30_product": _r(par30(loans[in_p])),
-        "par30_other_products": _r(par30(loans[~in_p])),
+        "par30_product": par(in_p),
+        "par30_other_products": par(~in_p),
         "written_off_share_product": _r(loans.loc[in_p, "written_off"].mean()),
         "written_off_share_others": _r(loans.loc[~in_p, "written_off"].mean()),
     })
@@ -245,18 +355,24 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
             / max((~is_h).sum(), 1)),
     })
     p = sc.problems["approval_gap"]
-    problems["approval_gap"].update({"group": p["group"],
-                                     **approval_gap(apps, clients, p["group"])})
+    problems["approval_gap"].update({"group": p["group"], **approval_gap(
+        apps, clients, p["group"], client_rows=links["application_client"])})
 
     # 6 privacy: unauthorised access and consent
     log = t["access_log"]
     spy = planted["unauthorised_officer"]
     home = officers.set_index("officer_id")["branch_id"]
-    client_branch = clients.set_index("client_id")["branch_id"]
-    outside_branch = log["client_id"].map(client_branch) != log["officer_id"].map(home)
-    branch_staff = log["officer_id"].map(home).notna()
+    # the client's branch against the officer's home branch (none for head office)
+    branch_code, _ = pd.factorize(pd.concat([clients["branch_id"], officers["branch_id"]],
+                                            ignore_index=True))
+    client_branch = branch_code[: len(clients)][links["access_client"]]
+    officer_branch = branch_code[len(clients):][links["access_officer"]]
+    outside_branch = (client_branch != officer_branch) | (client_branch < 0) | (
+        officer_branch < 0)
+    branch_staff = officer_branch >= 0
     flagged = outside_branch & branch_staff & night(log["accessed_at"]) & log["purpose"].isna()
-    by_spy = log["officer_id"] == spy
+    spy_row = int(np.flatnonzero((officers["officer_id"] == spy).to_numpy())[0])
+    by_spy = links["access_officer"] == spy_row
     problems["unauthorised_access"].update({
         "officer_id": spy,
         "branch_id": home[spy],
@@ -269,7 +385,7 @@ def build_answer_key(sc: Scenario, t: dict[str, pd.DataFrame], planted: dict[str
         "night_outside_branch_no_purpose_events_officer": int((flagged & by_spy).sum()),
         "night_outside_branch_no_purpose_events_others": int((flagged & ~by_spy).sum()),
     })
-    consent = apps["client_id"].map(clients.set_index("client_id")["consent_data_sharing"])
+    consent = clients["consent_data_sharing"].to_numpy()[links["application_client"]]
     checked_no_consent = apps["bureau_checked"] & ~consent.astype(bool)
     problems["consent_violation"].update({
         "applications_checked_without_consent": int(checked_no_consent.sum()),

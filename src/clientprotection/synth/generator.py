@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ STREAMS = ("clients", "bureau", "applications", "loans", "schedule", "officers",
 NO_DAY = np.iinfo(np.int64).min // 4  # missing date
 NEVER = 10**7  # a payment delay meaning "not paid"
 DAY_S = 86_400
+NAT = np.iinfo(np.int64).min  # NaT as an int64
+STATUSES = ["active", "repaid", "written_off"]  # loan status on the snapshot date, by code
+ACTIVE, REPAID, WRITTEN_OFF = range(3)
+ROW_BLOCK = 1 << 21  # schedule rows handled at once (keeps the temporaries small)
 Progress = Callable[[str, float], None]
 
 
@@ -59,10 +64,70 @@ def _day(d: dt.date) -> int:
     return int(np.datetime64(d, "D").astype(np.int64))
 
 
+def _digit_strings(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """``prefix`` and each number zero-padded to ``width`` digits, as Python strings.
+
+    The numbers must lie in 0 .. 10**width - 1. The characters are written digit by digit into
+    a small UCS-4 buffer, block by block (no per-row formatting).
+    """
+    numbers = np.asarray(numbers, np.int64)
+    n = len(numbers)
+    size = len(prefix) + width
+    out = np.empty(n, dtype=object)
+    block = max(1, min(n, 1 << 18))
+    chars = np.empty((block, size), np.uint32)
+    chars[:, : len(prefix)] = [ord(c) for c in prefix]
+    digit = np.empty(block, np.int64)
+    for b0 in range(0, n, block):
+        m = min(n - b0, block)
+        number = numbers[b0: b0 + m].copy()
+        for col in range(size - 1, len(prefix) - 1, -1):
+            np.remainder(number, 10, out=digit[:m])
+            chars[:m, col] = digit[:m] + ord("0")
+            number //= 10
+        out[b0: b0 + m] = chars[:m].view(f"U{size}").reshape(m)
+    return out
+
+
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    width = max(width, len(str(n)))
-    numbers = np.strings.zfill(np.arange(1, n + 1).astype(str), width)
-    return np.strings.add(prefix, numbers).astype(object)
+    """``prefix`` and the numbers 1..n zero-padded to ``width`` digits (more when n needs)."""
+    return _digit_strings(prefix, np.arange(1, n + 1), max(width, len(str(n))))
+
+
+# the dtype pandas infers for a column of Python strings (kept identical for every column)
+_STR = pd.Series(np.array(["x"], dtype=object)).dtype
+
+
+def _str(values: Any) -> Any:
+    """A pandas string array of ``values`` (None becomes missing), to ``take`` rows from.
+
+    Taking rows from one validated array is much cheaper than building a large object column
+    and letting pandas check every string again.
+    """
+    return pd.array(np.asarray(values, dtype=object), dtype=_STR)
+
+
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame over the given column arrays without copying them into 2-D blocks."""
+    return pd.DataFrame(columns, copy=False)
+
+
+def _lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``np.lexsort(keys)`` (last key first, stable), by one stable sort of the integer keys
+    packed into one int64 when their ranges allow (much faster than sorting key by key)."""
+    keys = tuple(np.asarray(k) for k in keys)
+    if len(keys[0]) == 0 or any(k.dtype.kind not in "iu" for k in keys):
+        return np.lexsort(keys)
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - lo + 1 for k, lo in zip(keys, lows, strict=True)]
+    if np.prod([float(x) for x in spans]) >= 2.0**62:
+        return np.lexsort(keys)
+    packed = np.zeros(len(keys[0]), np.int64)
+    scale = 1
+    for k, lo, span in zip(keys, lows, spans, strict=True):
+        packed += (k.astype(np.int64) - lo) * scale
+        scale *= span
+    return np.argsort(packed, kind="stable")
 
 
 def _calendar(lo: int, hi: int):
@@ -129,6 +194,62 @@ def _interp(normal: float, planted: float, effect: float) -> float:
 
 def _segment_first(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.minimum.reduceat(values, starts) if len(values) else values
+
+
+def _row_blocks(starts: np.ndarray, term: np.ndarray):
+    """Blocks of whole loans for row-level work: ``(first loan, end loan, first row, end row,
+    loan of each row (block-local), first row of each loan (block-local), instalment no)``.
+
+    The row arrays are views of buffers reused from block to block: use them within the block.
+    """
+    blocks = list(_loan_blocks(starts, term, ROW_BLOCK))
+    size = max((int(starts[j1 - 1] + term[j1 - 1] - starts[j0]) for j0, j1 in blocks),
+               default=0)
+    row_no = np.arange(size)
+    loan_buffer = np.empty(size, np.int64)
+    k_buffer = np.empty(size, np.int64)
+    for j0, j1 in blocks:
+        r0 = int(starts[j0])
+        r1 = int(starts[j1 - 1] + term[j1 - 1])
+        first_row = starts[j0:j1] - r0
+        r_loan = loan_buffer[: r1 - r0]
+        r_loan.fill(0)
+        r_loan[first_row[1:]] = 1
+        np.cumsum(r_loan, out=r_loan)
+        k = k_buffer[: r1 - r0]
+        np.take(first_row, r_loan, out=k, mode="clip")  # valid rows; "clip" writes in place
+        np.subtract(row_no[: r1 - r0], k, out=k)
+        k += 1
+        yield j0, j1, r0, r1, r_loan, first_row, k
+
+
+def _loan_blocks(starts: np.ndarray, term: np.ndarray, rows: int):
+    """Consecutive ranges ``(first, last + 1)`` of loans holding about ``rows`` rows each
+    (whole loans; a single loan longer than ``rows`` is a block of its own)."""
+    ends = starts + term
+    n = len(starts)
+    first = 0
+    while first < n:
+        last = int(np.searchsorted(ends, starts[first] + rows, side="right"))
+        last = max(last, first + 1)
+        yield first, last
+        first = last
+
+
+def _combinations(parts: list[list[str]], picks: list[np.ndarray],
+                  join: Callable[..., str]) -> Any:
+    """``join(parts[0][picks[0][i]], parts[1][picks[1][i]], ...)`` for every row i, built once
+    per combination and taken from there (rows share the string objects). ``join`` must also
+    work element-wise on object arrays (string ``+`` does)."""
+    sizes = [len(p) for p in parts]
+    n = len(picks[0])
+    if np.prod([float(x) for x in sizes]) > max(n, 1024):  # more combinations than rows
+        return _str(join(*(np.asarray(p, dtype=object)[i]
+                           for p, i in zip(parts, picks, strict=True))))
+    index = np.zeros(n, np.int64)
+    for size, pick in zip(sizes, picks, strict=True):
+        index = index * size + pick
+    return _str([join(*values) for values in itertools.product(*parts)]).take(index)
 
 
 def _working_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -201,7 +322,7 @@ def generate(
     report("answer key", 0.97)
     from clientprotection.synth.answer_key import build_answer_key
 
-    key = build_answer_key(sc, tables, sim.planted, seed)
+    key = build_answer_key(sc, tables, sim.planted, seed, links=sim.links)
     report("done", 1.0)
     return GeneratedMFI(tables, key, sc, seed)
 
@@ -217,7 +338,10 @@ class _Simulation:
         self.snap = _day(sc.snapshot_date)
         self.branch_ids = list(sc.branches)
         self.product_ids = list(sc.products)
+        self.branch_str = _str(self.branch_ids)
+        self.product_str = _str(self.product_ids)
         self.planted: dict[str, Any] = {}
+        self.links: dict[str, np.ndarray] = {}  # cross-table rows for the answer key
         self.effect = {name: p.effect for name, p in sc.problems.items()}
 
     # ---------------------------------------------------------------- driver
@@ -266,7 +390,7 @@ class _Simulation:
         u = rng.random(n)
         frac = u if g == 0 else (np.sqrt(1 + g * (2 + g) * u) - 1) / g
         joined = (lo + frac * np.maximum(hi - lo, 1)).astype(np.int64)
-        order = np.lexsort((np.arange(n), joined))
+        order = _lexsort((np.arange(n), joined))
         self.branch = branch[order]
         self.joined = joined[order]
         rural_branch = np.array([b.rural for b in sc.branches.values()])[self.branch]
@@ -291,7 +415,8 @@ class _Simulation:
         self.household = np.minimum(1 + rng.poisson(3.6, n), 12)
         non_farm = np.array(["trade", "services", "manufacturing", "salaried"], dtype=object)
         pick = _choice(rng, np.array([0.5, 0.28, 0.14, 0.08]), n)
-        farm = np.where(rng.random(n) < 0.75, "agriculture", "livestock").astype(object)
+        farm = np.array(["livestock", "agriculture"], dtype=object)[
+            (rng.random(n) < 0.75).astype(np.intp)]
         self.business = np.where(self.farmer, farm, non_farm[pick])
         self.age_days = (rng.uniform(18, 62, n) * 365.25).astype(np.int64)
         self.village_pick = rng.integers(0, 6, n)
@@ -406,8 +531,7 @@ class _Simulation:
         shrink = np.ones(n)
         apps: list[dict[str, np.ndarray]] = []
         loans: list[dict[str, np.ndarray]] = []
-        rows: list[dict[str, np.ndarray]] = []
-        n_rows = 0
+        rows: list[dict[str, np.ndarray]] = []  # schedule rows of each round's loans
         round_no = 0
         while True:
             a = np.flatnonzero(alive & (next_day <= last_day))
@@ -519,29 +643,50 @@ class _Simulation:
             pd_loan = np.clip(pd_loan, 0, 0.95)
             lterm = term[sel]
             h_loan = 1 - (1 - pd_loan) ** (1 / lterm)
-            # ---- schedule rows of these loans (due dates, payment delays)
+            # ---- schedule rows of these loans (due dates, payment delays), in blocks of
+            # whole loans; a draw over all rows split into consecutive blocks gives the same
+            # numbers as one draw, so every pass draws block by block in row order
             starts = np.concatenate(([0], np.cumsum(lterm)[:-1]))
-            r_loan = np.repeat(np.arange(k_), lterm)
-            kk = np.arange(len(r_loan)) - starts[r_loan] + 1
-            step = P["days"][lp][r_loan]
-            due = disb[r_loan] + step * kk
-            by_month = np.flatnonzero(step == 0)
-            due[by_month] = _add_months(due[by_month], kk[by_month])
-            mult = np.ones(len(kk))
-            lean_row = lean[_month(due)] & (lp[r_loan] == p_season)
-            mult[lean_row] *= 1 + (seasonal["arrears_multiplier"] - 1) * e_season
-            mult *= 1 + (sc.risk["stress_multiplier"] - 1) * np.clip(
-                (due - stress_start) / stress_span, 0, 1)
-            over_row = in_over[sel][r_loan]
-            mult[over_row] *= 1 + (over["default_multiplier"] - 1) * e_over * np.clip(
-                (due[over_row] - self.start) / history, 0, 1)
-            hit = rng_s.random(len(kk)) < h_loan[r_loan] * mult
-            stop = _segment_first(np.where(hit, kk, lterm[r_loan] + 1), starts)
+            n_r = int(lterm.sum())
+            due = np.empty(n_r, np.int64)
+            lean_row = np.empty(n_r, bool)
+            stop = np.empty(k_, np.int64)
+            step_loan = P["days"][lp]
+            season_loan = lp == p_season
+            over_loan = in_over[sel]
+            lean_factor = 1 + (seasonal["arrears_multiplier"] - 1) * e_season
+            for j0, j1, r0, r1, r_loan, first_row, kk in _row_blocks(starts, lterm):
+                step = step_loan[j0:j1][r_loan]
+                due_b = disb[j0:j1][r_loan] + step * kk
+                by_month = np.flatnonzero(step == 0)
+                due_b[by_month] = _add_months(due_b[by_month], kk[by_month])
+                due[r0:r1] = due_b
+                mult = np.ones(r1 - r0)
+                lean_b = lean[_month(due_b)] & season_loan[j0:j1][r_loan]
+                lean_row[r0:r1] = lean_b
+                mult[lean_b] *= lean_factor
+                mult *= 1 + (sc.risk["stress_multiplier"] - 1) * np.clip(
+                    (due_b - stress_start) / stress_span, 0, 1)
+                over_row = over_loan[j0:j1][r_loan]
+                mult[over_row] *= 1 + (over["default_multiplier"] - 1) * e_over * np.clip(
+                    (due_b[over_row] - self.start) / history, 0, 1)
+                hit = rng_s.random(r1 - r0) < h_loan[j0:j1][r_loan] * mult
+                stop[j0:j1] = _segment_first(np.where(hit, kk, lterm[j0:j1][r_loan] + 1),
+                                             first_row)
             stopped = stop <= lterm
-            q = lending["late_payment_share"] * np.exp(-0.4 * self.quality[cl])[r_loan]
-            q = q * np.where(lean_row, 1 + (seasonal["arrears_multiplier"] - 1) * e_season, 1)
-            late = rng_s.random(len(kk)) < q
-            delay = np.where(late, 1 + np.minimum(rng_s.geometric(0.25, len(kk)), 27), 0)
+            q_loan = lending["late_payment_share"] * np.exp(-0.4 * self.quality[cl])
+            late = np.empty(n_r, bool)
+            for j0, j1, r0, r1, r_loan, _, _ in _row_blocks(starts, lterm):
+                q = q_loan[j0:j1][r_loan] * np.where(lean_row[r0:r1], lean_factor, 1)
+                late[r0:r1] = rng_s.random(r1 - r0) < q
+            del lean_row
+            delay = np.empty(n_r, np.int64)  # becomes the payment day below
+            for j0, j1 in _loan_blocks(starts, lterm, ROW_BLOCK):
+                r0, r1 = int(starts[j0]), int(starts[j1 - 1] + lterm[j1 - 1])
+                late_by = np.minimum(rng_s.geometric(0.25, r1 - r0), 27)
+                late_by += 1
+                np.multiply(late_by, late[r0:r1], out=delay[r0:r1])
+            del late
             stop_row = starts + np.minimum(stop, lterm) - 1
             due_stop = due[stop_row]
             # a stopped loan is rescheduled, or cures by itself (paying every instalment
@@ -550,18 +695,26 @@ class _Simulation:
             restr_pick = stopped & (u_res < lending["restructure_share"])
             resume = stopped & (u_res < lending["restructure_share"] + lending["cure_share"])
             restr_day = np.where(resume, due_stop + rng_l.integers(31, 91, k_), NO_DAY)
-            after = kk >= stop[r_loan]
-            delay = np.where(after, np.where(resume[r_loan],
-                                             (restr_day - due_stop)[r_loan], NEVER), delay)
-            paid = np.maximum.accumulate(due + delay + r_loan * 4 * NEVER) - r_loan * 4 * NEVER
+            # from the stop on: paid when rescheduled, or never
+            delay_after = np.where(resume, restr_day - due_stop, NEVER)
+            paid = delay
+            last_paid = np.empty(k_, np.int64)
+            max_delay = np.empty(k_, np.int64)
+            for j0, j1, r0, r1, r_loan, first_row, kk in _row_blocks(starts, lterm):
+                after = kk >= stop[j0:j1][r_loan]
+                delay_b = np.where(after, delay_after[j0:j1][r_loan], delay[r0:r1])
+                # running maximum within each loan: an instalment is paid once the one
+                # before it is paid
+                offset = r_loan * 4 * NEVER
+                paid_b = np.maximum.accumulate(due[r0:r1] + delay_b + offset) - offset
+                paid[r0:r1] = paid_b
+                last_paid[j0:j1] = paid_b[first_row + lterm[j0:j1] - 1]
+                max_delay[j0:j1] = np.maximum.reduceat(paid_b - due[r0:r1], first_row)
             wo_day = due_stop + lending["writeoff_after_days"]
             written_off = stopped & ~resume & (wo_day <= self.snap)
             partial = np.where(stopped & ~resume & (rng_l.random(k_) < 0.4)
                                & (due_stop < self.snap), rng_l.uniform(0.1, 0.8, k_), 0.0)
-            end_row = starts + lterm - 1
-            last_paid = paid[end_row]
             repaid = last_paid <= self.snap
-            max_delay = np.maximum.reduceat(paid - due, starts)
             loans.append({
                 "client": cl, "app_round_pos": sel + sum(len(x["client"]) for x in apps[:-1]),
                 "product": lp, "cycle": n_loans[cl] + 1, "applied": d[sel], "disbursed": disb,
@@ -570,11 +723,10 @@ class _Simulation:
                                             NO_DAY),
                 "resumed_on": np.where(resume, restr_day, NO_DAY),
                 "written_off_on": np.where(written_off, wo_day, NO_DAY),
-                "partial": partial, "stop": np.where(stopped, stop, 0),
-                "row_offset": starts + n_rows,
+                "partial": partial, "stop": np.where(stopped, stop, 0), "repaid": repaid,
+                "round": np.full(k_, len(rows)), "row_offset": starts,
             })
-            rows.append({"due": due, "paid": paid, "k": kk})
-            n_rows += len(kk)
+            rows.append({"due": due, "paid": paid})
             # ---- next cycle
             bad = (max_delay > 30) | resume
             drop = lending["dropout_per_cycle"] + np.where(
@@ -589,7 +741,7 @@ class _Simulation:
             shrink[cl] = 1.0
         self.apps = {k: np.concatenate([x[k] for x in apps]) for k in apps[0]} if apps else {}
         self.loans = {k: np.concatenate([x[k] for x in loans]) for k in loans[0]} if loans else {}
-        self.rows = {k: np.concatenate([x[k] for x in rows]) for k in rows[0]} if rows else {}
+        self.rows = rows
         if not loans:
             raise ValueError("the scenario produced no loans: raise n_clients or the history.")
 
@@ -598,15 +750,15 @@ class _Simulation:
         sc, rng = self.sc, self.rng["officers"]
         L = self.loans
         # order loans by disbursement (ids follow time), applications by application day
-        self.loan_order = np.lexsort((L["client"], L["disbursed"]))
+        self.loan_order = _lexsort((L["client"], L["disbursed"]))
         A = self.apps
-        self.app_order = np.lexsort((A["client"], A["day"]))
+        self.app_order = _lexsort((A["client"], A["day"]))
         app_rank = np.empty(len(self.app_order), np.int64)
         app_rank[self.app_order] = np.arange(len(self.app_order))
         self.loan_app = app_rank[L["app_round_pos"]]
         # loan state on the snapshot date (needed for caseloads)
         self._loan_state()
-        active = self.status == "active"
+        active = self.status == ACTIVE
         clients = L["client"][active]
         b_count = np.zeros((len(self.branch_ids), 2))
         np.add.at(b_count, (self.branch[clients], self.group[clients].astype(int)), 1)
@@ -626,6 +778,7 @@ class _Simulation:
         n_staff = len(records)
         self.off_id = np.concatenate([_ids("O", n_staff, 3),
                                       _ids("H", sc.officers["head_office_staff"], 2)])
+        self.off_str = _str(self.off_id)
         # each client is served by one officer of the branch and methodology
         first = np.zeros((len(self.branch_ids), 2), np.int64)
         for idx in range(n_staff - 1, -1, -1):
@@ -670,7 +823,7 @@ class _Simulation:
         if len(members) == 0:
             return out
         officer = self.client_officer[members]
-        order = np.lexsort((members, officer))  # members are in joining order already
+        order = _lexsort((members, officer))  # members are in joining order already
         members, officer = members[order], officer[order]
         seg_start = np.flatnonzero(np.r_[True, officer[1:] != officer[:-1]])
         seg_len = np.diff(np.r_[seg_start, len(members)])
@@ -694,14 +847,11 @@ class _Simulation:
         return out
 
     def _loan_state(self) -> None:
-        L, R = self.loans, self.rows
-        n_l = len(L["client"])
-        loan_of_row = np.repeat(np.arange(n_l), L["term"])
-        self.loan_of_row = loan_of_row
-        paid_ok = R["paid"] <= self.snap
+        L = self.loans
         wo = L["written_off_on"] != NO_DAY
-        all_paid = np.logical_and.reduceat(paid_ok, L["row_offset"])
-        self.status = np.where(wo, "written_off", np.where(all_paid, "repaid", "active"))
+        # payment days never decrease within a loan: all instalments are paid by the
+        # snapshot when the last one is
+        self.status = np.where(wo, WRITTEN_OFF, np.where(L["repaid"], REPAID, ACTIVE))
 
     # ---------------------------------------------------------------- tables
     def _branches_table(self) -> pd.DataFrame:
@@ -721,15 +871,14 @@ class _Simulation:
             "incentive_scheme": schemes,
         })
 
-    def _person_names(self, female: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    def _person_names(self, female: np.ndarray, pick: np.ndarray) -> Any:
         names = self.sc.names
-        fem = np.array(names["female"], dtype=object)
-        mal = np.array(names["male"], dtype=object)
-        sur = np.array(names["surnames"], dtype=object)
-        first = np.where(female, fem[(pick[:, 0] * len(fem)).astype(int)],
-                         mal[(pick[:, 0] * len(mal)).astype(int)])
-        last = sur[(pick[:, 1] * len(sur)).astype(int)]
-        return (first + " " + last).astype(object)
+        fem, mal, sur = list(names["female"]), list(names["male"]), list(names["surnames"])
+        first = np.where(female, (pick[:, 0] * len(fem)).astype(int),
+                         len(fem) + (pick[:, 0] * len(mal)).astype(int))
+        last = (pick[:, 1] * len(sur)).astype(int)
+        # every "first last" pair once, then one string per person taken from them
+        return _combinations([fem + mal, sur], [first, last], lambda a, b: a + " " + b)
 
     def _officers_table(self) -> pd.DataFrame:
         n = len(self.off_id)
@@ -737,7 +886,7 @@ class _Simulation:
         branch_ids = np.array(self.branch_ids + [None], dtype=object)
         scheme = np.where(has_branch, np.r_[self.branch_scheme, ["fixed_salary"]][
             self.off_branch], "fixed_salary")
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "officer_id": self.off_id,
             "branch_id": branch_ids[self.off_branch],
             "role": self.off_role,
@@ -747,6 +896,9 @@ class _Simulation:
             "incentive_scheme": scheme.astype(object),
             "methodology": self.off_method,
         }, index=np.arange(n)).sort_values("officer_id", kind="stable")  # head office first
+        self.off_table_row = np.empty(n, np.int64)
+        self.off_table_row[frame.index.to_numpy()] = np.arange(n)
+        return frame
 
     def _products_table(self) -> pd.DataFrame:
         P = self.prod
@@ -775,32 +927,36 @@ class _Simulation:
     def _clients_table(self) -> pd.DataFrame:
         n = self.n
         names = self.sc.names
-        branch_names = np.array([b.name for b in self.sc.branches.values()], dtype=object)
-        villages = np.array(names["villages"], dtype=object)
-        rural_village = villages[(self.branch * 5 + self.village_pick) % len(villages)]
-        ward = branch_names[self.branch] + " Ward " + (self.village_pick + 1).astype(str).astype(
-            object)
-        village = np.where(self.rural, rural_village, ward)
+        # a village for rural clients, a ward of the branch town for urban ones
+        villages = list(names["villages"])
+        picks = int(self.village_pick.max(initial=0)) + 1
+        places = villages + [b.name + " Ward " + str(k + 1) for b in self.sc.branches.values()
+                             for k in range(picks)]
+        place = np.where(self.rural, (self.branch * 5 + self.village_pick) % len(villages),
+                         len(villages) + self.branch * picks + self.village_pick)
+        village = _str(places).take(place)
+        plot_lo = int(self.plot.min(initial=0))
+        plots = [str(x) for x in range(plot_lo, int(self.plot.max(initial=0)) + 1)]
+        address = _combinations([plots, places], [self.plot - plot_lo, place],
+                                lambda plot, where: "Plot " + plot + ", " + where)
         national = (np.arange(1, n + 1, dtype=np.int64) * 7_990_271 + 123_456_789) % 10**9
-        group_ids = np.full(n, None, dtype=object)
-        has = self.groups >= 0
-        if has.any():
-            group_ids[has] = _ids("G", int(self.groups.max()) + 1, 5)[self.groups[has]]
-        self.client_id = _ids("C", n, 6)
-        return pd.DataFrame({
+        n_groups = int(self.groups.max()) + 1 if n else 0
+        group_ids = _str(np.r_[_ids("G", n_groups, 5), [None]]).take(self.groups)
+        self.client_id = _str(_ids("C", n, 6))
+        return _frame({
             "client_id": self.client_id,
-            "branch_id": np.array(self.branch_ids, dtype=object)[self.branch],
-            "officer_id": self.off_id[self.client_officer],
+            "branch_id": self.branch_str.take(self.branch),
+            "officer_id": self.off_str.take(self.client_officer),
             "group_id": group_ids,
             "name": self._person_names(self.female, self.name_pick),
-            "national_id": np.strings.zfill(national.astype(str), 9).astype(object),
-            "phone": np.strings.add("+999 7", self.phone.astype(str)).astype(object),
-            "address": ("Plot " + self.plot.astype(str).astype(object) + ", " + village),
+            "national_id": _digit_strings("", national, 9),
+            "phone": self._phones(),
+            "address": address,
             "birth_date": _dates(self.joined - self.age_days),
-            "gender": np.where(self.female, "female", "male").astype(object),
+            "gender": _str(["male", "female"]).take(self.female.astype(np.int64)),
             "rural": self.rural,
             "village": village,
-            "language_group": np.where(self.minority, "minority", "majority").astype(object),
+            "language_group": _str(["majority", "minority"]).take(self.minority.astype(np.int64)),
             "household_size": self.household.astype(np.int64),
             "business_type": self.business,
             "monthly_income": self.income,
@@ -809,16 +965,24 @@ class _Simulation:
             "consent_data_sharing": self.consent,
         })
 
+    def _phones(self) -> np.ndarray:
+        phone = self.phone
+        width = len(str(int(phone.min()))) if len(phone) else 0
+        if len(phone) and phone.min() >= 0 and width == len(str(int(phone.max()))):
+            return _digit_strings("+999 7", phone, width)  # all of one length
+        return np.strings.add("+999 7", phone.astype(str)).astype(object)
+
     def _applications_table(self) -> pd.DataFrame:
         A, o = self.apps, self.app_order
-        self.app_id = _ids("A", len(o), 7)
+        self.app_id = _str(_ids("A", len(o), 7))
         client = A["client"][o]
-        return pd.DataFrame({
+        self.links["application_client"] = client
+        return _frame({
             "application_id": self.app_id,
-            "client_id": self.client_id[client],
-            "branch_id": np.array(self.branch_ids, dtype=object)[self.branch[client]],
-            "officer_id": self.off_id[self.client_officer[client]],
-            "product_id": np.array(self.product_ids, dtype=object)[A["product"][o]],
+            "client_id": self.client_id.take(client),
+            "branch_id": self.branch_str.take(self.branch[client]),
+            "officer_id": self.off_str.take(self.client_officer[client]),
+            "product_id": self.product_str.take(A["product"][o]),
             "applied_on": _dates(A["day"][o]),
             "cycle": A["cycle"][o].astype(np.int64),
             "amount_requested": A["amount"][o].astype(float),
@@ -827,102 +991,151 @@ class _Simulation:
             "dsr": A["dsr"][o],
             "bureau_checked": A["checked"][o].astype(bool),
             "other_lenders": A["other_lenders"][o].astype(np.int64),
-            "decision": np.where(A["approved"][o], "approved", "rejected").astype(object),
-            "rejection_reason": A["reason"][o],
+            "decision": _str(["rejected", "approved"]).take(A["approved"][o].astype(np.int64)),
+            "rejection_reason": _str(A["reason"][o]),
         })
 
     def _loans_and_schedule(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         L, R, P, o = self.loans, self.rows, self.prod, self.loan_order
         n_l = len(o)
-        self.loan_id = _ids("L", n_l, 7)
+        loan_ids = _ids("L", n_l, 7)
+        self.loan_id = _str(loan_ids)
         prod = L["product"][o]
         term = L["term"][o]
         amount = L["amount"][o]
         ppy = P["periods_per_year"][prod]
         rate = P["rate_yearly"][prod]
         i = rate / ppy
-        # rows in the new loan order
-        starts_old = L["row_offset"][o]
-        new_starts = np.concatenate(([0], np.cumsum(term)[:-1]))
-        loan_of_row = np.repeat(np.arange(n_l), term)
-        src = np.repeat(starts_old, term) + (np.arange(len(loan_of_row)) - new_starts[loan_of_row])
-        due = R["due"][src]
-        paid = R["paid"][src]
-        k = R["k"][src]
-        pr, it, fe = _amounts.schedule_rows(amount, term, i, P["declining"][prod],
-                                            P["balloon"][prod], P["tax_on_interest"][prod],
-                                            P["fee_per_payment"][prod], k, loan_of_row)
-        total = pr + it + fe
-        paid_ok = paid <= self.snap
-        written_off_on = L["written_off_on"][o]
+        declining, balloon = P["declining"][prod], P["balloon"][prod]
+        tax, fee_per_payment = P["tax_on_interest"][prod], P["fee_per_payment"][prod]
         status = self.status[o]
-        # partial payment on the first unpaid instalment of a stopped loan
         stop = L["stop"][o]
-        partial_row = new_starts + np.maximum(stop, 1) - 1
-        amount_paid = np.where(paid_ok, total, 0.0)
-        has_partial = (L["partial"][o] > 0) & (stop > 0)
-        rows_p = partial_row[has_partial]
-        amount_paid[rows_p] = np.round(total[rows_p] * L["partial"][o][has_partial], 2)
-        row_late = np.where(paid_ok, paid - due, np.maximum(self.snap - due, 0)).astype(np.int64)
-        schedule = pd.DataFrame({
-            "loan_id": self.loan_id[loan_of_row],
-            "instalment_no": k.astype(np.int64),
-            "due_on": _dates(due),
-            "principal_due": pr,
-            "interest_due": it,
-            "fees_due": fe,
-            "paid_on": _dates(np.where(paid_ok, paid, NO_DAY)),
-            "amount_paid": amount_paid,
-            "days_late": row_late,
+        partial = L["partial"][o]
+        # the instalment that got a partial payment on a stopped loan
+        has_partial = (partial > 0) & (stop > 0)
+        partial_k = np.maximum(stop, 1)
+        # rows in the new loan order, block by block of whole loans
+        starts_old = L["row_offset"][o]  # first row of each loan in its round's rows
+        round_of_loan = L["round"][o]
+        new_starts = np.concatenate(([0], np.cumsum(term)[:-1]))
+        n_rows = int(term.sum())
+        k_all = np.empty(n_rows, np.int64)
+        due_at = np.empty(n_rows, np.int64)  # seconds, viewed as datetime64[s]
+        paid_at = np.empty(n_rows, np.int64)
+        pr_all, it_all, fe_all = (np.empty(n_rows) for _ in range(3))
+        amount_paid_all = np.empty(n_rows)
+        late_all = np.empty(n_rows, np.int64)
+        unpaid_principal = np.empty(n_l)
+        oldest = np.empty(n_l, np.int64)
+        instalment = np.empty(n_l)
+        maturity = np.empty(n_l, np.int64)
+        reminders = []  # rows paid 7+ days late before any default: (loan, days late, due)
+        for j0, j1 in _loan_blocks(new_starts, term, ROW_BLOCK):
+            t = term[j0:j1]
+            r0 = int(new_starts[j0])
+            r1 = r0 + int(t.sum())
+            lor = np.repeat(np.arange(j1 - j0), t)
+            ls = new_starts[j0:j1] - r0
+            k = k_all[r0:r1]  # the instalment number
+            np.subtract(np.arange(r1 - r0), ls[lor], out=k)
+            k += 1
+            src = starts_old[j0:j1][lor] + (k - 1)
+            round_of_row = round_of_loan[j0:j1][lor]
+            due = np.empty(r1 - r0, np.int64)
+            paid = np.empty(r1 - r0, np.int64)
+            for rnd in np.unique(round_of_loan[j0:j1]):
+                at = np.flatnonzero(round_of_row == rnd)
+                due[at] = R[rnd]["due"][src[at]]
+                paid[at] = R[rnd]["paid"][src[at]]
+            del src, round_of_row
+            pr, it, fe = _amounts.schedule_rows(
+                amount[j0:j1], t, i[j0:j1], declining[j0:j1], balloon[j0:j1], tax[j0:j1],
+                fee_per_payment[j0:j1], k, lor,
+                out=(pr_all[r0:r1], it_all[r0:r1], fe_all[r0:r1]))
+            total = pr + it + fe
+            paid_ok = paid <= self.snap
+            amount_paid = amount_paid_all[r0:r1]
+            amount_paid.fill(0.0)
+            np.copyto(amount_paid, total, where=paid_ok)
+            hp = np.flatnonzero(has_partial[j0:j1])
+            rows_p = ls[hp] + partial_k[j0:j1][hp] - 1
+            amount_paid[rows_p] = np.round(total[rows_p] * partial[j0:j1][hp], 2)
+            row_late = late_all[r0:r1]
+            np.copyto(row_late, np.where(paid_ok, paid - due, np.maximum(self.snap - due, 0)))
+            # loans on the snapshot date, from the schedule
+            unpaid_principal[j0:j1] = np.bincount(lor, weights=np.where(paid_ok, 0.0, pr),
+                                                  minlength=j1 - j0)
+            overdue = ~paid_ok & (due < self.snap)
+            first_overdue = np.full(j1 - j0, NEVER, np.int64)
+            np.minimum.at(first_overdue, lor[overdue], due[overdue])
+            oldest[j0:j1] = first_overdue
+            instalment[j0:j1] = total[ls]
+            maturity[j0:j1] = due[ls + t - 1]
+            stop_row = stop[j0:j1][lor]
+            before_stop = (stop_row == 0) | (k < stop_row)
+            rem = np.flatnonzero(paid_ok & before_stop & (row_late >= 7))
+            reminders.append((lor[rem] + j0, row_late[rem], due[rem]))
+            np.multiply(due, DAY_S, out=due_at[r0:r1])
+            paid_at[r0:r1] = NAT
+            np.multiply(paid, DAY_S, out=paid_at[r0:r1], where=paid_ok)
+        self.reminders = tuple(np.concatenate([r[c] for r in reminders]) if reminders
+                               else np.zeros(0, np.int64) for c in range(3))
+        self.rows.clear()  # the rows in simulation order are no longer needed
+        schedule = _frame({
+            "loan_id": pd.arrays.StringArray(np.repeat(loan_ids, term), dtype=_STR),
+            "instalment_no": k_all,
+            "due_on": due_at.view("M8[s]"),
+            "principal_due": pr_all,
+            "interest_due": it_all,
+            "fees_due": fe_all,
+            "paid_on": paid_at.view("M8[s]"),
+            "amount_paid": amount_paid_all,
+            "days_late": late_all,
         })
-        # loans on the snapshot date, from the schedule
-        active = status == "active"
-        unpaid_principal = np.bincount(loan_of_row, weights=np.where(paid_ok, 0.0, pr),
-                                       minlength=n_l)
-        overdue = ~paid_ok & (due < self.snap)
-        oldest = np.full(n_l, NEVER, np.int64)
-        np.minimum.at(oldest, loan_of_row[overdue], due[overdue])
+        active = status == ACTIVE
         days_late = np.where(active & (oldest < NEVER), self.snap - oldest, 0)
         savings = np.round(amount * P["compulsory_savings"][prod], 2)
         fee = np.round(amount * P["upfront_fee"][prod], 2)
         insurance = np.round(amount * P["insurance"][prod], 2)
         client = L["client"][o]
         restructured_on = L["restructured_on"][o]
+        written_off_on = L["written_off_on"][o]
         self.loan_client = client
-        self.loan_due_rows = (due, paid, paid_ok, row_late, loan_of_row, new_starts)
+        self.links["loan_client"] = self.links["loan_client_rank"] = client
+        self.loan_starts = new_starts
+        self.loan_due_at = due_at
         self.loan_disb = L["disbursed"][o]
-        self.loan_status = status
         self.loan_product = prod
         self.loan_written_off_on = written_off_on
         self.loan_resumed_on = L["resumed_on"][o]
         self.loan_stop = stop
-        loans = pd.DataFrame({
+        loans = _frame({
             "loan_id": self.loan_id,
-            "application_id": self.app_id[self.loan_app[o]],
-            "client_id": self.client_id[client],
-            "branch_id": np.array(self.branch_ids, dtype=object)[self.branch[client]],
-            "officer_id": self.off_id[self.client_officer[client]],
-            "product_id": np.array(self.product_ids, dtype=object)[prod],
+            "application_id": self.app_id.take(self.loan_app[o]),
+            "client_id": self.client_id.take(client),
+            "branch_id": self.branch_str.take(self.branch[client]),
+            "officer_id": self.off_str.take(self.client_officer[client]),
+            "product_id": self.product_str.take(prod),
             "cycle": L["cycle"][o].astype(np.int64),
             "disbursed_on": _dates(L["disbursed"][o]),
             "amount": amount.astype(float),
             "term": term.astype(np.int64),
             "periods_per_year": ppy.astype(np.int64),
-            "interest_method": np.where(P["declining"][prod], "declining", "flat").astype(object),
+            "interest_method": _str(["flat", "declining"]).take(declining.astype(np.int64)),
             "rate_yearly": np.round(rate, 6),
             "upfront_fee": fee,
             "insurance_premium": insurance,
             "compulsory_savings": savings,
             "net_disbursed": np.round(amount - fee - insurance - savings, 2),
-            "instalment": total[new_starts],
-            "maturity_on": _dates(due[new_starts + term - 1]),
+            "instalment": instalment,
+            "maturity_on": _dates(maturity),
             "dsr_at_approval": L["dsr"][o],
             "key_facts_given": L["kfs"][o].astype(bool),
             "restructured": restructured_on != NO_DAY,
             "restructured_on": _dates(restructured_on),
             "written_off": written_off_on != NO_DAY,
             "written_off_on": _dates(written_off_on),
-            "status": status.astype(object),
+            "status": _str(STATUSES).take(status),
             "outstanding": np.where(active, np.round(unpaid_principal, 2), 0.0),
             "days_late": days_late.astype(np.int64),
         })
@@ -930,15 +1143,15 @@ class _Simulation:
 
     def _bureau_table(self) -> pd.DataFrame:
         keep = np.flatnonzero(self.rec_visible)
-        order = keep[np.lexsort((self.rec_open[keep], self.rec_client[keep]))]
+        order = keep[_lexsort((self.rec_open[keep], self.rec_client[keep]))]
         lenders = self.sc.lenders
-        names = np.array([x.name for x in lenders], dtype=object)
-        types = np.array([x.type for x in lenders], dtype=object)
-        return pd.DataFrame({
-            "record_id": _ids("R", len(order), 7),
-            "client_id": self.client_id[self.rec_client[order]],
-            "lender": names[self.rec_lender[order]],
-            "lender_type": types[self.rec_lender[order]],
+        names = _str([x.name for x in lenders])
+        types = _str([x.type for x in lenders])
+        return _frame({
+            "record_id": _str(_ids("R", len(order), 7)),
+            "client_id": self.client_id.take(self.rec_client[order]),
+            "lender": names.take(self.rec_lender[order]),
+            "lender_type": types.take(self.rec_lender[order]),
             "opened_on": _dates(self.rec_open[order]),
             "closed_on": _dates(self.rec_close[order]),
             "amount": self.rec_amount[order],
@@ -949,30 +1162,27 @@ class _Simulation:
     # ---------------------------------------------------------------- collections
     def _collections(self) -> pd.DataFrame:
         rng, sc = self.rng["collections"], self.sc
-        due, paid, paid_ok, row_late, loan_of_row, starts = self.loan_due_rows
-        stop = self.loan_stop
-        k = np.arange(len(due)) - starts[loan_of_row] + 1
+        starts, stop = self.loan_starts, self.loan_stop
         # (a) instalments paid 7 or more days late before any default: one reminder
-        before_stop = (stop[loan_of_row] == 0) | (k < stop[loan_of_row])
-        a_rows = np.flatnonzero(paid_ok & before_stop & (row_late >= 7))
-        a_loan = loan_of_row[a_rows]
-        a_off = 1 + (rng.random(len(a_rows)) * (row_late[a_rows] - 1)).astype(np.int64)
-        a_day = due[a_rows] + a_off
+        a_loan, a_late, a_due = self.reminders
+        a_off = 1 + (rng.random(len(a_loan)) * (a_late - 1)).astype(np.int64)
+        a_day = a_due + a_off
         # (b) defaulted loans: repeated actions until write-off, restructuring or snapshot
         stopped = np.flatnonzero(stop > 0)
         s_row = starts[stopped] + stop[stopped] - 1
+        due_stop = self.loan_due_at[s_row] // DAY_S
         end = np.full(len(stopped), self.snap)
         wo = self.loan_written_off_on[stopped]
         end = np.where(wo != NO_DAY, np.minimum(end, wo), end)
         rs = self.loan_resumed_on[stopped]
         end = np.where(rs != NO_DAY, np.minimum(end, rs), end)
-        window = end - due[s_row]
+        window = end - due_stop
         ok = window >= 3
-        stopped, s_row, window = stopped[ok], s_row[ok], window[ok]
+        stopped, due_stop, window = stopped[ok], due_stop[ok], window[ok]
         count = np.minimum(1 + window // 14, 10)
         b_loan = np.repeat(stopped, count)
         b_off = 1 + (rng.random(len(b_loan)) * np.repeat(window - 1, count)).astype(np.int64)
-        b_day = np.repeat(due[s_row], count) + b_off
+        b_day = np.repeat(due_stop, count) + b_off
         loan = np.concatenate([a_loan, b_loan])
         day = np.concatenate([a_day, b_day])
         late = np.concatenate([a_off, b_off])
@@ -998,16 +1208,16 @@ class _Simulation:
         harsh_method = harsh & (rng.random(m) < hp["harsh_method_share"] * e)
         method = np.where(harsh_method, _choice(rng, w_harsh, m), normal)
         at = day * DAY_S + secs
-        order = np.lexsort((loan, at))
+        order = _lexsort((loan, at))
         self.col = {"loan": loan[order], "client": client[order], "officer": officer[order],
                     "at": at[order], "harsh": harsh[order], "day": day[order]}
-        return pd.DataFrame({
-            "action_id": _ids("X", m, 7),
-            "loan_id": self.loan_id[loan[order]],
-            "client_id": self.client_id[client[order]],
-            "officer_id": self.off_id[officer[order]],
+        return _frame({
+            "action_id": _str(_ids("X", m, 7)),
+            "loan_id": self.loan_id.take(loan[order]),
+            "client_id": self.client_id.take(client[order]),
+            "officer_id": self.off_str.take(officer[order]),
             "action_at": _times(at[order]),
-            "method": methods[method[order]],
+            "method": _str(methods).take(method[order]),
             "days_late": late[order].astype(np.int64),
         })
 
@@ -1092,22 +1302,22 @@ class _Simulation:
         target = cfg["resolve_target_days"]
         slow_case = np.where(open_, self.snap - day > target, res - day > target)
         escalated = rng.random(m) < np.where(slow_case, 0.3, 0.03)
-        order = np.lexsort((client, day))
+        order = _lexsort((client, day))
         self.cmp = {"client": client[order], "day": day[order], "ack": ack[order]}
-        off_ids = np.r_[self.off_id, [None]]
-        prod_ids = np.array(self.product_ids + [None], dtype=object)
-        return pd.DataFrame({
-            "complaint_id": _ids("K", m, 5),
-            "client_id": self.client_id[client[order]],
-            "branch_id": np.array(self.branch_ids, dtype=object)[self.branch[client[order]]],
-            "officer_id": off_ids[officer[order]],
-            "product_id": prod_ids[product[order]],
-            "channel": ch_names[channel[order]],
-            "category": cat_names[cat[order]],
+        off_ids = _str(np.r_[self.off_id, [None]])
+        prod_ids = _str(self.product_ids + [None])
+        return _frame({
+            "complaint_id": _str(_ids("K", m, 5)),
+            "client_id": self.client_id.take(client[order]),
+            "branch_id": self.branch_str.take(self.branch[client[order]]),
+            "officer_id": off_ids.take(officer[order]),
+            "product_id": prod_ids.take(product[order]),
+            "channel": _str(ch_names).take(channel[order]),
+            "category": _str(cat_names).take(cat[order]),
             "received_on": _dates(day[order]),
             "acknowledged_on": _dates(ack[order]),
             "resolved_on": _dates(res[order]),
-            "outcome": outcome[order],
+            "outcome": _str(outcome[order]),
             "escalated": escalated[order],
         })
 
@@ -1192,12 +1402,14 @@ class _Simulation:
         at = np.concatenate([at, s_day * DAY_S + s_sec])
         action = np.concatenate([action, s_action])
         purpose = np.concatenate([purpose, np.full(ns, 5)])
-        order = np.lexsort((client, officer, at))
-        return pd.DataFrame({
-            "event_id": _ids("E", len(order), 7),
+        order = _lexsort((client, officer, at))
+        self.links["access_client"] = client[order]
+        self.links["access_officer"] = self.off_table_row[officer[order]]
+        return _frame({
+            "event_id": _str(_ids("E", len(order), 7)),
             "accessed_at": _times(at[order]),
-            "officer_id": self.off_id[officer[order]],
-            "client_id": self.client_id[client[order]],
-            "action": actions[action[order]],
-            "purpose": purposes[purpose[order]],
+            "officer_id": self.off_str.take(officer[order]),
+            "client_id": self.client_id.take(client[order]),
+            "action": _str(actions).take(action[order]),
+            "purpose": _str(purposes).take(purpose[order]),
         })
