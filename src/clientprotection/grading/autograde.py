@@ -10,20 +10,30 @@ when the new one is complete) and records the grades in the workshop gradebook w
 ``SaveAutoGrades`` and ``AssignLatePenalties`` on that notebook, so scores are those of plain
 ``nbgrader autograde``. Each result is saved as soon as it arrives, so a run stopped by Ctrl-C
 or a crash resumes where it stopped.
+
+Every scratch file of a run lives in one run folder (``$TMPDIR/cpcourse-run-*``) that the parent
+removes when the run ends, also on Ctrl-C, SIGTERM or an error, after killing any process left
+in it. The parent holds a lock on the folder for the whole run: a run killed outright (SIGKILL,
+a power cut) leaves its folder unlocked, and the next run removes it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
 import csv
+import fcntl
+import functools
 import hashlib
 import io
 import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +44,10 @@ from typing import Any
 
 from clientprotection.errors import CourseError
 
+RUN_PREFIX = "cpcourse-run-"
+LOCK_NAME = ".lock"
+STALE_UNLOCKED_SECONDS = 3600  # a run folder without a lock file is stale after this
+STARTING_RUN_SECONDS = 2  # a lock file younger than this may belong to a run still starting
 STATUS_COLUMNS = (
     "student_id",
     "status",
@@ -115,15 +129,40 @@ def grade_submission(job: dict[str, Any]) -> dict[str, Any]:
     assignment, student = job["assignment"], job["student"]
     submitted = workshop / "submitted" / student / assignment
     outcome = Outcome(student_id=student, fingerprint=submission_fingerprint(submitted))
-    scratch = Path(tempfile.mkdtemp(prefix=f"cpcourse-{student}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=job.get("run_folder")))
     os.chmod(scratch, 0o711)
     outcome.scratch = str(scratch)
     try:
         _grade_in_scratch(job, workshop, submitted, scratch, outcome)
     except Exception as error:  # noqa: BLE001 - one bad submission never stops the batch
         outcome.error = f"{type(error).__name__}: {error}"
+    except BaseException:  # Ctrl-C, SIGTERM: leave nothing behind
+        remove_tree(scratch)
+        raise
     outcome.seconds = time.monotonic() - started
     return asdict(outcome)
+
+
+@functools.lru_cache(maxsize=8)
+def _release_notebook(path: str, mtime_ns: int, size: int) -> Any:
+    """The release notebook, parsed once per worker (keyed by its time stamp and size)."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def _copy_source_files(source: Path, target: Path) -> None:
+    """The source assignment's other files, which nbgrader copies next to every submission.
+
+    The source notebooks stay out of the scratch folder: nbgrader restores cells from the
+    gradebook, not from them.
+    """
+    shutil.copytree(
+        source,
+        target,
+        symlinks=False,
+        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"),
+    )
 
 
 def _grade_in_scratch(
@@ -138,12 +177,17 @@ def _grade_in_scratch(
     course.mkdir(mode=0o711)
     source = course / "source"
     source.mkdir(mode=0o700)
-    shutil.copytree(workshop / "source" / assignment, source / assignment, symlinks=False)
+    _copy_source_files(workshop / "source" / assignment, source / assignment)
     gradebook = course / "gradebook.db"
     shutil.copyfile(job["template_db"], gradebook)
     os.chmod(gradebook, 0o600)
-    with sqlite3.connect(gradebook) as db:  # this student only: others stay private
-        db.execute("DELETE FROM student WHERE id != ?", (student,))
+    db = sqlite3.connect(gradebook)
+    try:  # this student only: others stay private
+        db.execute("PRAGMA synchronous = OFF")  # a throw-away copy: no fsync
+        with db:
+            db.execute("DELETE FROM student WHERE id != ?", (student,))
+    finally:
+        db.close()
     target = course / "submitted" / student / assignment
     target.mkdir(parents=True, mode=0o700)
     os.chmod(course / "submitted", 0o700)
@@ -166,7 +210,8 @@ def _grade_in_scratch(
             continue
         release_path = workshop / "release" / assignment / f"{name}.ipynb"
         if release_path.is_file():
-            release = nbformat.read(release_path, as_version=4)
+            stat = release_path.stat()
+            release = _release_notebook(str(release_path), stat.st_mtime_ns, stat.st_size)
             checks.compare_with_release(check, release)
             checks.scan_for_tricks(check, release)
         outcome.edited += [f"{name}:{g}" for g in check.edited]
@@ -239,6 +284,9 @@ def _run_nbgrader_autograde(job: dict[str, Any], course: Path, scratch: Path) ->
         CheckCellMetadata,
     ]
     config.GuardedExecute.notebook_timeout = limits.notebook_timeout
+    # every output is in by then and the scratch kernel is never reused: stop it at once
+    # rather than wait (a tenth of a second or more) for a polite shutdown
+    config.GuardedExecute.shutdown_kernel = "immediate"
     config.SandboxKernelManager.sandbox = sandbox_settings(
         str(scratch / "kernel"),
         memory_mb=limits.memory_mb,
@@ -246,6 +294,7 @@ def _run_nbgrader_autograde(job: dict[str, Any], course: Path, scratch: Path) ->
         max_file_size_mb=limits.max_file_size_mb,
         cpu_seconds=limits.notebook_timeout + cell_timeout + 10,
         user=limits.sandbox_user,
+        env={"CPCOURSE_CACHE": job["data_cache"]} if job.get("data_cache") else None,
     )
     (scratch / "kernel").mkdir()
     os.chmod(scratch / "kernel", 0o711)
@@ -477,7 +526,10 @@ class StatusStore:
 
 
 def _template_gradebook(workshop: Path, folder: Path) -> Path:
-    """A copy of the gradebook with the assignments and students but no submissions."""
+    """A copy of the gradebook with the assignments and students but no submissions.
+
+    Each worker copies this file (one file copy, no schema creation) for its submission.
+    """
     template = folder / "template.db"
     with sqlite3.connect(workshop / "gradebook.db") as source, sqlite3.connect(template) as copy:
         source.backup(copy)
@@ -573,55 +625,412 @@ def grade_assignment(
         if not force and not students and store.done(student, submission_fingerprint(folder)):
             continue
         jobs.append(student)
+    sweep_stale_runs()
     if not jobs:
         store.write_csv()
         return store.rows()
-    scratch = Path(tempfile.mkdtemp(prefix="cpcourse-template-"))
-    template = _template_gradebook(workshop, scratch)
-    common = {
-        "workshop": str(workshop),
-        "assignment": assignment,
-        "notebooks": notebooks,
-        "template_db": str(template),
-    }
-    bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="nb", disable=not progress)
-    _preload()
-    # fork after the slow imports (nbformat's validator alone takes seconds): every worker
-    # starts warm. The parent holds no kernel, event loop or open gradebook at this point.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    pool = futures.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
-    try:
-        pending = {pool.submit(grade_submission, {**common, "student": s}): s for s in jobs}
-        for future in futures.as_completed(pending):
-            student = pending[future]
-            try:
-                outcome = Outcome(**future.result())
-            except Exception as error:  # noqa: BLE001 - a dead worker fails one submission
-                outcome = Outcome(student_id=student, fingerprint="", error=repr(error))
-            try:
-                row = _merge(workshop, assignment, outcome, notebooks)
-            finally:
-                if outcome.scratch:
-                    shutil.rmtree(outcome.scratch, ignore_errors=True)
-            store.save(row, outcome.fingerprint)
-            bar.set_postfix_str(f"{student}: {row['status']}")
-            bar.update()
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        bar.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+    with RunFolder() as run, _terminate_as_interrupt():
+        cache = _start_data_cache(run.path / "cache", workshop, assignment)
+        template = _template_gradebook(workshop, run.path)
+        _preload()
+        common = {
+            "workshop": str(workshop),
+            "assignment": assignment,
+            "notebooks": notebooks,
+            "template_db": str(template),
+            "run_folder": str(run.path),
+            "data_cache": _finish_data_cache(cache),
+        }
+        # fork after the slow imports (nbformat's validator alone takes seconds): every worker
+        # starts warm. The parent holds no kernel, event loop, thread or open gradebook here.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = futures.ProcessPoolExecutor(
+            max_workers=max(1, workers),
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(run.lock_fd, str(run.path)),
+        )
+        bar = None
+        try:
+            pending = {pool.submit(grade_submission, {**common, "student": s}): s for s in jobs}
+            bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="nb",
+                       disable=not progress)
+            for future in futures.as_completed(pending):
+                student = pending[future]
+                try:
+                    outcome = Outcome(**future.result())
+                except Exception as error:  # noqa: BLE001 - a dead worker fails one submission
+                    outcome = Outcome(student_id=student, fingerprint="", error=repr(error))
+                try:
+                    row = _merge(workshop, assignment, outcome, notebooks)
+                finally:
+                    if outcome.scratch:
+                        remove_tree(Path(outcome.scratch))
+                store.save(row, outcome.fingerprint)
+                bar.set_postfix_str(f"{student}: {row['status']}")
+                bar.update()
+        except BaseException:
+            # Ctrl-C, SIGTERM or a grader error: stop the workers now rather than let them
+            # finish their submissions (up to the notebook time limit)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            pool.shutdown(wait=True, cancel_futures=True)
     return store.rows()
+
+
+# --------------------------------------------------------------------------- run folder
+
+
+class RunFolder:
+    """The private scratch folder of one grade run: locked while the run lives, then removed.
+
+    Everything a run writes outside the workshop goes in here: the template gradebook, the
+    shared data cache and one folder per submission. The lock (``flock`` on ``.lock``) is held
+    by the parent process only; the operating system releases it when that process dies, which
+    is how :func:`sweep_stale_runs` tells a folder of a killed run from one in use.
+
+    Examples
+    --------
+    >>> with RunFolder() as run:
+    ...     run.path.name.startswith(RUN_PREFIX)
+    True
+    """
+
+    def __init__(self, parent: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=parent))
+        os.chmod(self.path, 0o711)  # kernels reach their own folder; nobody lists the others
+        self.lock_fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def close(self) -> None:
+        """Kill what still runs in the folder, remove it, then release the lock."""
+        if self.lock_fd < 0:
+            return
+        try:
+            kill_processes_in(self.path)
+            remove_tree(self.path)
+        finally:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _init_worker(lock_fd: int, run_folder: str) -> None:
+    """Set up a worker process: it must not keep the run's lock, nor outlive the parent."""
+    for number in _terminate_as_interrupt.signals:  # the parent's handlers are not for us
+        signal.signal(number, signal.SIG_DFL)
+    try:
+        os.close(lock_fd)  # the parent's copy keeps the lock; a dead parent releases it
+    except OSError:
+        pass
+    _die_with_parent()
+    _fast_scratch_sqlite(run_folder)
+    _reuse_metadata_validators()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the parent dies (no effect elsewhere)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _fast_scratch_sqlite(run_folder: str) -> None:
+    """No fsync on the scratch gradebooks of this worker: they are thrown away after use."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    prefix = os.path.realpath(run_folder) + os.sep
+
+    @event.listens_for(Engine, "connect")
+    def _scratch_pragmas(connection: Any, _record: Any) -> None:
+        if not isinstance(connection, sqlite3.Connection):
+            return
+        files = [row[2] for row in connection.execute("PRAGMA database_list") if row[2]]
+        if files and all(os.path.realpath(f).startswith(prefix) for f in files):
+            connection.execute("PRAGMA synchronous = OFF")
+            connection.execute("PRAGMA journal_mode = MEMORY")
+
+
+class _CachedSchemaValidation:
+    """``jsonschema.validate`` with the validator of each schema built once, not once per cell.
+
+    nbgrader checks the metadata of every cell with ``jsonschema.validate(meta, schema)``,
+    which checks the schema itself and builds a validator on every call (about 0.1 s per
+    submission). Same checks, same first error raised.
+    """
+
+    def __init__(self, jsonschema: Any) -> None:
+        self._jsonschema = jsonschema
+        self._validators: dict[int, tuple[Any, Any]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jsonschema, name)
+
+    def validate(self, instance: Any, schema: Any, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            return self._jsonschema.validate(instance, schema, *args, **kwargs)
+        known = self._validators.get(id(schema))
+        if known is None or known[0] is not schema:
+            cls = self._jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            if len(self._validators) > 32:
+                self._validators.clear()
+            known = self._validators[id(schema)] = (schema, cls(schema))
+        error = self._jsonschema.exceptions.best_match(known[1].iter_errors(instance))
+        if error is not None:
+            raise error
+        return None
+
+
+def _reuse_metadata_validators() -> None:
+    """Make nbgrader's cell metadata checks in this worker build each validator once."""
+    try:
+        from nbgrader.nbgraderformat import common
+    except ImportError:  # pragma: no cover - nbgrader is a dependency
+        return
+    if not isinstance(common.jsonschema, _CachedSchemaValidation):
+        common.jsonschema = _CachedSchemaValidation(common.jsonschema)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C so that the run cleans up after itself."""
+
+
+class _terminate_as_interrupt:  # noqa: N801 - used as a context manager
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt in the main thread, for a ``with`` block."""
+
+    signals = (signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        for number in self.signals:
+            try:
+                self.previous[number] = signal.signal(number, self._raise)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    @staticmethod
+    def _raise(number: int, _frame: Any) -> None:
+        raise _Terminated(f"stopped by signal {signal.Signals(number).name}")
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove ``folder`` even when student code left read-only or unreadable folders in it.
+
+    Examples
+    --------
+    >>> remove_tree(Path(tempfile.mkdtemp()))
+    """
+    if not os.path.lexists(folder):
+        return
+    if folder.is_symlink() or not folder.is_dir():
+        folder.unlink(missing_ok=True)
+        return
+    uid = os.geteuid()
+    for current, dirs, _files in os.walk(folder):
+        for name in dirs:  # top-down: made enterable before os.walk lists them
+            path = os.path.join(current, name)
+            try:
+                if not os.path.islink(path) and (uid == 0 or os.stat(path).st_uid == uid):
+                    os.chmod(path, 0o700)
+            except OSError:
+                pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def kill_processes_in(folder: Path) -> int:
+    """Kill every process working in ``folder`` or naming a path inside it; return how many.
+
+    Kernels whose worker died, and processes a submission started and left running, are found
+    by their working folder or their command line (the kernel's connection file is in its
+    scratch folder).
+    """
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a dependency of the course
+        return 0
+    root = os.path.realpath(folder)
+    inside = root + os.sep
+    victims = []
+    for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        if process.pid == os.getpid():
+            continue
+        cwd = process.info.get("cwd") or ""
+        command = process.info.get("cmdline") or []
+        if cwd == root or cwd.startswith(inside) or any(inside in arg for arg in command):
+            victims.append(process)
+    for process in victims:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(victims, timeout=5)
+    return len(victims)
+
+
+def sweep_stale_runs(parent: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the run folders of grade runs that were killed before they could clean up.
+
+    A folder is stale when nobody holds its lock (its run is dead), or when it has no lock file
+    and is older than an hour. Only folders of the current user are touched.
+
+    Examples
+    --------
+    >>> sweep_stale_runs(tempfile.mkdtemp())
+    []
+    """
+    removed = []
+    base = Path(parent if parent is not None else tempfile.gettempdir())
+    for folder in sorted(base.glob(RUN_PREFIX + "*")):
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if folder.is_symlink() or not folder.is_dir() or info.st_uid != os.geteuid():
+            continue
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if time.time() - info.st_mtime < STALE_UNLOCKED_SECONDS:
+                continue  # a run that is just starting
+            fd = -1
+        except OSError:
+            continue
+        try:
+            if fd >= 0:
+                if time.time() - os.fstat(fd).st_mtime < STARTING_RUN_SECONDS:
+                    continue  # created a moment ago: its run may not have locked it yet
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live run holds it
+            kill_processes_in(folder)
+            remove_tree(folder)
+            removed.append(folder)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    return removed
+
+
+# --------------------------------------------------------------------------- shared data cache
+
+_LOAD_MFI_CALL = re.compile(r"load_mfi\(\s*(?:scenario\s*=\s*)?(?:[\"']([^\"']+)[\"'])?\s*\)")
+
+
+def datasets_used(notebooks: list[Path]) -> list[str]:
+    """The datasets the notebooks load with ``load_mfi(...)`` (``"default"`` for no argument).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from nbformat.v4 import new_code_cell, new_notebook
+    >>> path = Path(tempfile.mkdtemp()) / "a.ipynb"
+    >>> nbformat.write(new_notebook(cells=[new_code_cell("mfi = load_mfi()")]), path)
+    >>> datasets_used([path])
+    ['default']
+    """
+    found: set[str] = set()
+    for path in notebooks:
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        for cell in cells:
+            if cell.get("cell_type") != "code":
+                continue
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else str(source)
+            found.update(match or "default" for match in _LOAD_MFI_CALL.findall(text))
+    return sorted(found)
+
+
+_FILL_CACHE = (  # a dataset that does not load is left to the kernels (and their errors)
+    "import sys\n"
+    "from clientprotection.data import load_mfi\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        load_mfi(name)\n"
+    "    except Exception:\n"
+    "        pass\n"
+)
+
+
+def _start_data_cache(
+    cache: Path, workshop: Path, assignment: str
+) -> tuple[Path, subprocess.Popen] | None:
+    """Start filling a data cache the kernels can read (parsed once, not once per submission).
+
+    The grader writes it before any student code runs, in a folder the kernels can read but
+    not write; kernels find it through ``CPCOURSE_CACHE``. It is filled in a child process,
+    while the parent prepares the rest of the run.
+    """
+    names = datasets_used(sorted((workshop / "source" / assignment).glob("*.ipynb")))
+    if not names:
+        return None
+    cache.mkdir(mode=0o755)
+    env = dict(os.environ, CPCOURSE_CACHE=str(cache), PYTHONWARNINGS="ignore")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _FILL_CACHE, *names],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return cache, process
+
+
+def _finish_data_cache(started: tuple[Path, subprocess.Popen] | None) -> str:
+    """Wait for the cache; make it read-only for everyone. ``""`` when there is none."""
+    if started is None:
+        return ""
+    cache, process = started
+    try:
+        code = process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        code = -1
+    if code != 0 or not any(cache.rglob("*.pickle")):  # nothing cached: as without a cache
+        remove_tree(cache)
+        return ""
+    for current, dirs, files in os.walk(cache):
+        for name in files:
+            os.chmod(os.path.join(current, name), 0o444)
+        for name in dirs:
+            os.chmod(os.path.join(current, name), 0o555)
+    os.chmod(cache, 0o555)
+    return str(cache)
 
 
 def _preload() -> None:
     import nbconvert.preprocessors  # noqa: F401
     import nbformat
+    import nbgrader.api  # noqa: F401
     import nbgrader.converters  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
+    import sqlalchemy  # noqa: F401
 
     from clientprotection.grading import checks, executor  # noqa: F401
 

@@ -8,13 +8,15 @@ import os
 import time
 from typing import Any
 
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Dict as DictTrait
 from traitlets import Integer
 
-from clientprotection.grading.sandbox import SandboxKernelManager
+from clientprotection.grading.sandbox import launcher_command
 
 RUN_EVENTS: list[dict[str, Any]] = []  # one entry per notebook run in this process
 
@@ -22,6 +24,18 @@ GUARD_CALL = (
     "__import__('clientprotection.grading.kernel_guard', fromlist=['step'])"
     ".step({previous_locked!r}, {kind!r}, {names!r})"
 )
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An async kernel manager whose kernels start through the sandbox launcher."""
+
+    sandbox = DictTrait({}, help="Settings from sandbox_settings().").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        if not self.sandbox:
+            return command
+        return launcher_command(self.sandbox, command)
 
 
 def cell_kind(cell: NotebookNode) -> str:
@@ -95,6 +109,7 @@ class GuardedExecute(Execute):
         }
         self._started = time.monotonic()
         self._previous_locked = False
+        self._previous_kind: str | None = None  # kind of the last code cell run
         self._stop_reason: tuple[str, str] | None = None
         path = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
         try:
@@ -136,12 +151,23 @@ class GuardedExecute(Execute):
             self._stop_reason = ("KernelDied", f"not run: the kernel died in {label}")
             return cell
         self._previous_locked = kind == "locked"
+        self._previous_kind = kind
         return result
 
     # nbconvert calls the synchronous execute_cell, bound to nbclient's coroutine: rebind it
     execute_cell = run_sync(async_execute_cell)
 
     async def _guard(self, kind: str, cell: NotebookNode, label: str) -> None:
+        """Run the kernel guard before ``cell`` (one request on the shell channel).
+
+        Before a student cell that follows another student cell the guard has nothing to do
+        (nothing to record, nothing to give back), so no request is sent. Before other
+        non-test cells its answer is not needed: the request is sent and the cell's own
+        request follows at once (the kernel handles them in order), which saves a round trip.
+        Before a test cell the answer is awaited, as it says what the guard had to undo.
+        """
+        if kind == "student" and self._previous_kind == "student":
+            return
         names = names_read(cell.source) if kind == "test" else []
         code = GUARD_CALL.format(
             previous_locked=self._previous_locked, kind=kind, names=names
@@ -149,9 +175,9 @@ class GuardedExecute(Execute):
         msg_id = await _maybe_await(
             self.kc.execute("", silent=True, store_history=False, user_expressions={"g": code})
         )
-        reply = await self.async_wait_for_reply(msg_id)
         if kind != "test":
             return
+        reply = await self.async_wait_for_reply(msg_id)
         report = _guard_report(reply)
         if report is None:
             self.events["tampering"].append(f"{label}: the test guard did not answer")

@@ -65,6 +65,7 @@ __all__ = [
     "LeakCheckedHTMLExporter",
     "NotebookSecrets",
     "Workshop",
+    "WorkshopHiddenTestFilter",
     "find_leaks",
     "forbidden_lines",
     "generate_feedback",
@@ -743,6 +744,56 @@ class HiddenTestFilter(Preprocessor):
         clean = strip_hidden_tests(nb, forbidden, delimiters=self.delimiters)
         resources.setdefault("clientprotection", {})["forbidden_lines"] = forbidden
         return clean, resources
+
+
+class WorkshopHiddenTestFilter(HiddenTestFilter):
+    """:class:`HiddenTestFilter` that finds the secrets itself, for plain nbgrader.
+
+    A workshop's ``nbgrader_config.py`` puts it first in ``GenerateFeedback.preprocessors``
+    (with :class:`LeakCheckedHTMLExporter` as ``GenerateFeedback.exporter_class``), so that
+    ``nbgrader generate_feedback`` and the formgrader's feedback button also strip hidden tests
+    and refuse a page that still quotes one. nbgrader builds it with no arguments; it reads the
+    hidden tests and solutions of each notebook from the gradebook and from the course's
+    ``source/`` folder, as ``cpcourse feedback`` does.
+
+    Examples
+    --------
+    >>> WorkshopHiddenTestFilter().secrets_by_notebook
+    {}
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.delimiters = Delimiters.from_config(self.config)
+        self._loaded: set[tuple[str, str]] = set()
+
+    def _coursedir(self) -> CourseDirectory:
+        owner = self.parent
+        while owner is not None:
+            coursedir = getattr(owner, "coursedir", None)
+            if isinstance(coursedir, CourseDirectory):
+                return coursedir
+            owner = getattr(owner, "parent", None)
+        return CourseDirectory(config=self.config)
+
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        info = resources.get("nbgrader") or {}
+        assignment, notebook = info.get("assignment", ""), info.get("notebook", "")
+        if assignment and notebook and (assignment, notebook) not in self._loaded:
+            coursedir = self._coursedir()
+            db_url = info.get("db_url") or coursedir.db_url
+            found = _gradebook_secrets(db_url, assignment, notebook, self.delimiters)
+            source_file = Path(
+                coursedir.format_path(coursedir.source_directory, ".", assignment)
+            ) / f"{notebook}.ipynb"
+            if source_file.is_file():
+                found = found.union(notebook_secrets(
+                    nbformat.read(source_file, as_version=4), delimiters=self.delimiters))
+            self.secrets_by_notebook[notebook] = found
+            self._loaded.add((assignment, notebook))
+        return super().preprocess(nb, resources)
 
 
 class LeakCheckedHTMLExporter(HTMLExporter):

@@ -23,6 +23,16 @@ c.LimitOutput.max_traceback = 100
 # Hidden tests are stripped from the release; enforce the cell metadata check while doing so.
 c.ClearHiddenTests.enforce_metadata = True
 
+# Feedback: nbgrader's own `generate_feedback` (and the formgrader's feedback button) would copy
+# the hidden tests into the HTML. These strip hidden tests from the page, also from tracebacks,
+# and refuse to write a page that still quotes one (the same code as `cpcourse feedback`).
+c.GenerateFeedback.preprocessors = [
+    "clientprotection.grading.feedback.WorkshopHiddenTestFilter",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.GenerateFeedback.exporter_class = "clientprotection.grading.feedback.LeakCheckedHTMLExporter"
+
 # Limits applied by `cpcourse grade` to the kernels that run student code (ignored by nbgrader).
 c.GradingLimits.notebook_timeout = $notebook_timeout   # seconds for the whole notebook
 c.GradingLimits.memory_mb = $memory_mb                 # address space of the kernel (RLIMIT_AS)

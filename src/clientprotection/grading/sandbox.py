@@ -1,12 +1,17 @@
 """Run a student kernel with resource limits, as an unprivileged user when grading runs as root.
 
-``SandboxKernelManager`` wraps the kernel command in this module's launcher::
+``SandboxKernelManager`` (in :mod:`clientprotection.grading.executor`) wraps the kernel command
+in this file, run as a script::
 
-    python -m clientprotection.grading.sandbox --settings JSON -- python -m ipykernel_launcher -f CF
+    python -I -S .../sandbox.py --settings JSON -- python -m ipykernel_launcher -f CF
 
 The launcher (still the grader's user) copies the connection file into the scratch folder,
 gives the scratch folder to the sandbox user, sets the rlimits, drops privileges (when root) and
 then ``exec``s the real kernel, so nothing of the grader's rights survives in the kernel.
+
+The module imports nothing but the standard library at the top, so the launcher starts in
+milliseconds with ``-I -S`` (no site-packages, no environment variables read by Python) for
+every submission.
 """
 
 from __future__ import annotations
@@ -20,10 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict as DictTrait
-
 MIB = 1024 * 1024
+LAUNCHER = os.path.abspath(__file__)
 
 
 def sandbox_settings(
@@ -34,10 +37,13 @@ def sandbox_settings(
     max_file_size_mb: int,
     cpu_seconds: int,
     user: str,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The settings the launcher needs, as a JSON-ready dict.
 
     When the grader is not root, ``user`` is ignored (the kernel keeps the grader's user).
+    The Python that runs the kernel is worked out here, once, so the launcher does not have
+    to; ``env`` adds variables to the kernel's environment (for instance ``CPCOURSE_CACHE``).
 
     Examples
     --------
@@ -52,12 +58,31 @@ def sandbox_settings(
         "RLIMIT_CPU": cpu_seconds,
         "RLIMIT_CORE": 0,
     }
-    drop_to = user if os.geteuid() == 0 and user and kernel_interpreter(user)[0] else ""
+    interpreter, prefix = kernel_interpreter(user) if os.geteuid() == 0 and user else ("", [])
+    drop_to = user if interpreter else ""
     if drop_to:
         limits["RLIMIT_NPROC"] = max_processes
     else:  # RLIMIT_NPROC counts every process of the user: leave room for the grader's own
         limits["RLIMIT_NPROC"] = _user_process_count() + max_processes
-    return {"scratch": scratch, "limits": limits, "user": drop_to}
+    return {
+        "scratch": scratch,
+        "limits": limits,
+        "user": drop_to,
+        "interpreter": [interpreter, *prefix] if drop_to else [],
+        "env": dict(env or {}),
+    }
+
+
+def launcher_command(settings: dict[str, Any], command: list[str]) -> list[str]:
+    """``command`` (a kernel command line) wrapped in the sandbox launcher.
+
+    Examples
+    --------
+    >>> launcher_command({"limits": {}}, ["python", "-m", "ipykernel_launcher"])[1:3]
+    ['-I', '-S']
+    """
+    return [sys.executable, "-I", "-S", LAUNCHER, "--settings", json.dumps(settings), "--",
+            *command]
 
 
 def _user_process_count() -> int:
@@ -158,26 +183,6 @@ def isolation_summary(user: str) -> str:
     )
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """An async kernel manager whose kernels start through the sandbox launcher."""
-
-    sandbox = DictTrait({}, help="Settings from sandbox_settings().").tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = super().format_kernel_cmd(extra_arguments)
-        if not self.sandbox:
-            return command
-        return [
-            sys.executable,
-            "-m",
-            "clientprotection.grading.sandbox",
-            "--settings",
-            json.dumps(self.sandbox),
-            "--",
-            *command,
-        ]
-
-
 def _prepare_and_exec(settings: dict[str, Any], command: list[str]) -> None:
     scratch = Path(settings["scratch"])
     home = scratch / "home"
@@ -192,9 +197,12 @@ def _prepare_and_exec(settings: dict[str, Any], command: list[str]) -> None:
             command[index + 1] = str(copy)
     user = settings.get("user") or ""
     if user:
-        interpreter, prefix = kernel_interpreter(user)
-        if command[1:3] == ["-m", "ipykernel_launcher"] and interpreter != command[0]:
-            command = [interpreter, *prefix, *command[3:]]
+        interpreter = list(settings.get("interpreter") or [])
+        if not interpreter:  # settings written without it: work it out here
+            found, prefix = kernel_interpreter(user)
+            interpreter = [found, *prefix]
+        if command[1:3] == ["-m", "ipykernel_launcher"] and interpreter[0] != command[0]:
+            command = [*interpreter, *command[3:]]
         record = pwd.getpwnam(user)
         cwd = Path.cwd()
         for path in (home, cwd):
@@ -203,6 +211,7 @@ def _prepare_and_exec(settings: dict[str, Any], command: list[str]) -> None:
                 for name in files:
                     os.chown(os.path.join(folder, name), record.pw_uid, record.pw_gid)
     env = os.environ
+    env.update(settings.get("env") or {})
     env.update(
         {
             "HOME": str(home),
@@ -233,11 +242,19 @@ def _prepare_and_exec(settings: dict[str, Any], command: list[str]) -> None:
     os.execvpe(command[0], command, env)
 
 
+def __getattr__(name: str) -> Any:  # the kernel manager moved to the executor module
+    if name == "SandboxKernelManager":
+        from clientprotection.grading.executor import SandboxKernelManager
+
+        return SandboxKernelManager
+    raise AttributeError(name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the launcher: ``--settings JSON -- KERNEL COMMAND...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 4 or argv[0] != "--settings" or argv[2] != "--":
-        raise SystemExit("usage: python -m clientprotection.grading.sandbox --settings JSON -- CMD")
+        raise SystemExit("usage: python -I -S sandbox.py --settings JSON -- KERNEL COMMAND")
     _prepare_and_exec(json.loads(argv[1]), argv[3:])
 
 
