@@ -247,3 +247,36 @@ def test_exporter_refuses_a_page_that_still_quotes_a_hidden_line():
         exporter.from_notebook_node(notebook, {"nbgrader": {"notebook": "sums"}})
     with pytest.raises(HiddenTestLeakError, match="without the hidden-test filter"):
         LeakCheckedHTMLExporter().from_notebook_node(notebook)
+
+
+# ------------------------------------------------------------------------- the real exercises
+
+EXERCISES = sorted((Path(__file__).resolve().parents[1] / "exercises").glob("*/*.ipynb"))
+
+
+def _student_version(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The release version as nbgrader's own preprocessors make it (no gradebook needed)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    student = nbformat.from_dict(json.loads(json.dumps(source)))
+    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()):
+        student, _ = preprocessor.preprocess(student, {})
+    return student
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=[p.parent.name for p in EXERCISES])
+def test_what_the_student_version_shows_is_never_reported_as_a_leak(path):
+    # A hidden test that repeats a phrase of the task text (an assertion message, say) must not
+    # stop every student's feedback: the release shows that phrase anyway.
+    from nbconvert import HTMLExporter
+
+    source = nbformat.read(path, as_version=4)
+    release = _student_version(source)
+    forbidden = feedback.forbidden_lines(feedback.notebook_secrets(source),
+                                         feedback.student_written_lines(release))
+    assert forbidden, "the exercise has hidden tests, so some lines must stay forbidden"
+    page, _ = HTMLExporter().from_notebook_node(release)
+    assert find_leaks(page, forbidden) == []
+    # and the check still bites: the source notebook itself shows its hidden tests
+    source_page, _ = HTMLExporter().from_notebook_node(source)
+    assert find_leaks(source_page, forbidden)

@@ -275,11 +275,16 @@ class NotebookSecrets:
         Normalised lines of the instructor's solutions.
     public_lines : frozenset of str
         Normalised lines the released student version shows anyway.
+    public_text : str
+        The public lines in notebook order, so that a hidden line which only repeats a phrase
+        of the visible text (an assertion message quoting the task, say) is not taken for a
+        leak.
     """
 
     hidden_lines: frozenset[str] = field(default_factory=frozenset)
     solution_lines: frozenset[str] = field(default_factory=frozenset)
     public_lines: frozenset[str] = field(default_factory=frozenset)
+    public_text: str = ""
 
     def union(self, other: NotebookSecrets) -> NotebookSecrets:
         """Both sets of secrets together (for example the file and the gradebook copy)."""
@@ -287,13 +292,14 @@ class NotebookSecrets:
             self.hidden_lines | other.hidden_lines,
             self.solution_lines | other.solution_lines,
             self.public_lines | other.public_lines,
+            "\n".join(text for text in (self.public_text, other.public_text) if text),
         )
 
 
 def _cell_secrets(
     source: str, cell_type: str, meta: Mapping[str, Any], delimiters: Delimiters,
     include_solutions: bool,
-) -> tuple[set[str], set[str], set[str]]:
+) -> tuple[set[str], set[str], list[str]]:
     lines = source.split("\n")
     hidden_index = _region_line_numbers(lines, delimiters.hidden_begin, delimiters.hidden_end)
     hidden_index |= _region_line_numbers(
@@ -303,7 +309,7 @@ def _cell_secrets(
     if meta.get("solution") and not solution_index:
         # nbgrader replaces a whole solution cell that has no delimiters
         solution_index = set(range(len(lines)))
-    hidden, solution, public = set(), set(), set()
+    hidden, solution, public = set(), set(), []
     for index, line in enumerate(lines):
         text = normalize_line(line)
         if not text or _is_marker(line, delimiters):
@@ -314,7 +320,7 @@ def _cell_secrets(
             if include_solutions:
                 solution.add(text)
         elif cell_type != "markdown" or not meta.get("solution"):
-            public.add(text)
+            public.append(text)
     return hidden, solution, public
 
 
@@ -351,14 +357,15 @@ def notebook_secrets(
     """
     hidden: set[str] = set()
     solution: set[str] = set()
-    public: set[str] = set()
+    public: list[str] = []
     for cell in notebook.cells:
         cell_hidden, cell_solution, cell_public = _cell_secrets(
             cell.source, cell.cell_type, _nbgrader_meta(cell), delimiters, include_solutions)
         hidden |= cell_hidden
         solution |= cell_solution
-        public |= cell_public
-    return NotebookSecrets(frozenset(hidden), frozenset(solution), frozenset(public))
+        public += cell_public
+    return NotebookSecrets(frozenset(hidden), frozenset(solution), frozenset(public),
+                           "\n".join(public))
 
 
 def _gradebook_secrets(
@@ -429,8 +436,9 @@ def forbidden_lines(
 ) -> list[str]:
     """The lines a student's feedback must not contain, longest first.
 
-    Hidden-test and solution lines, minus lines the released notebook shows anyway, minus lines
-    the student wrote themselves, minus lines too generic to search for.
+    Hidden-test and solution lines, minus lines the released notebook shows anyway (also when
+    they only repeat a phrase of its visible text), minus lines the student wrote themselves,
+    minus lines too generic to search for.
 
     Examples
     --------
@@ -441,7 +449,11 @@ def forbidden_lines(
     """
     allowed = set(secrets.public_lines) | {normalize_line(x) for x in written_by_student}
     candidates = (secrets.hidden_lines | secrets.solution_lines) - allowed
-    return sorted((x for x in candidates if is_distinctive(x)), key=lambda x: (-len(x), x))
+    distinctive = [x for x in candidates if is_distinctive(x)]
+    if secrets.public_text and distinctive:
+        already_shown = set(_LeakMatcher(distinctive).leaks(secrets.public_text))
+        distinctive = [x for x in distinctive if x not in already_shown]
+    return sorted(distinctive, key=lambda x: (-len(x), x))
 
 
 class _LeakMatcher:
@@ -738,8 +750,11 @@ class HiddenTestFilter(Preprocessor):
     ) -> tuple[NotebookNode, dict[str, Any]]:
         notebook_id = (resources.get("nbgrader") or {}).get("notebook", "")
         secrets = self.secrets_by_notebook.get(notebook_id, NotebookSecrets())
-        secrets = secrets.union(
-            notebook_secrets(nb, include_solutions=False, delimiters=self.delimiters))
+        own = notebook_secrets(nb, include_solutions=False, delimiters=self.delimiters)
+        # the page being checked cannot vouch for itself: only the source's released text
+        # (public_text) may excuse a phrase, never the autograded notebook's own text
+        secrets = secrets.union(NotebookSecrets(own.hidden_lines, own.solution_lines,
+                                                own.public_lines))
         forbidden = forbidden_lines(secrets, student_written_lines(nb, self.delimiters))
         clean = strip_hidden_tests(nb, forbidden, delimiters=self.delimiters)
         resources.setdefault("clientprotection", {})["forbidden_lines"] = forbidden
