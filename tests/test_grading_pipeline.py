@@ -449,3 +449,16 @@ def test_plain_nbgrader_generate_feedback_refuses_a_page_that_would_leak(graded,
     assert result.returncode != 0
     assert "HiddenTestLeakError" in result.stdout + result.stderr
     assert not list((workshop / "feedback").rglob("*.html"))
+
+
+def test_a_kernel_port_clash_is_recognised_only_when_nothing_was_graded(tmp_path):
+    from clientprotection.grading.autograde import _kernel_port_clash
+
+    clash = "zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:33011')"
+    autograded = tmp_path / "autograded" / "s01" / "m99"
+    assert _kernel_port_clash(clash, autograded)
+    assert not _kernel_port_clash("NameError: name 'x' is not defined", autograded)
+    autograded.mkdir(parents=True)
+    (autograded / "m99.ipynb").write_text("{}")
+    # the student's own code may bind a port and fail: that run still produced its notebook
+    assert not _kernel_port_clash(clash, autograded)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from clientprotection import __version__
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # nbgrader's gradebook code triggers SQLAlchemy autoflush notices that mean nothing to an
+    # instructor; they would bury the status table
+    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

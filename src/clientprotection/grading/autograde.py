@@ -228,15 +228,18 @@ def _grade_in_scratch(
     if not any(target.glob("*.ipynb")):
         return
 
-    executor.RUN_EVENTS.clear()
-    log = _run_nbgrader_autograde(job, course, scratch)
+    autograded = course / "autograded" / student / assignment
+    for _attempt in range(KERNEL_START_ATTEMPTS):
+        executor.RUN_EVENTS.clear()
+        log = _run_nbgrader_autograde(job, course, scratch)
+        if not _kernel_port_clash(log, autograded):
+            break
     for events in executor.RUN_EVENTS:
         outcome.timeouts += events["timeouts"]
         outcome.test_timeouts += events["test_timeouts"]
         outcome.notebook_timeout |= events["notebook_timeout"]
         outcome.crashed = outcome.crashed or (events["crashed"] or "")
         outcome.tampering += events["tampering"]
-    autograded = course / "autograded" / student / assignment
     if autograded.is_dir() and any(autograded.glob("*.ipynb")):
         outcome.autograded = str(autograded)
         for path in autograded.glob("*.ipynb"):
@@ -249,6 +252,17 @@ def _grade_in_scratch(
                         outcome.memory_errors.append(f"{path.stem} cell {index + 1}")
     elif not outcome.error:
         outcome.error = "nbgrader autograde failed: " + _last_error(log)
+
+
+#: Two kernels starting at once in parallel workers can pick the same free TCP port; the loser
+#: fails to bind ("Address already in use") before any student code runs, so it is started again.
+KERNEL_START_ATTEMPTS = 3
+
+
+def _kernel_port_clash(log: str, autograded: Path) -> bool:
+    """Whether a run failed only because its kernel could not bind its ports."""
+    produced = autograded.is_dir() and any(autograded.glob("*.ipynb"))
+    return not produced and "Address already in use" in log
 
 
 def _run_nbgrader_autograde(job: dict[str, Any], course: Path, scratch: Path) -> str:
