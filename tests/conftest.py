@@ -26,3 +26,11 @@ def require_tool(name: str, install_hint: str) -> str:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def mfi():
+    """The committed default dataset (a missing dataset is a failure, not a skip)."""
+    from clientprotection import load_mfi
+
+    return load_mfi()

@@ -187,17 +187,6 @@ def test_errors_are_clear():
 # --- smoke tests on the default scenario ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mfi():
-    from clientprotection import load_mfi
-    from clientprotection.errors import DatasetError
-
-    try:
-        return load_mfi()
-    except DatasetError as exc:
-        pytest.skip(f"the default dataset is not available: {exc}")
-
-
 def test_default_scenario_indebtedness(mfi):
     from clientprotection.portfolio import infer_snapshot_date
 

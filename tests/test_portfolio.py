@@ -294,17 +294,6 @@ def test_schedule_function_errors():
 # --- smoke tests on the default scenario ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mfi():
-    from clientprotection import load_mfi
-    from clientprotection.errors import DatasetError
-
-    try:
-        return load_mfi()
-    except DatasetError as exc:
-        pytest.skip(f"the default dataset is not available: {exc}")
-
-
 def test_default_scenario_portfolio_quality(mfi):
     loans, schedule = mfi["loans"], mfi["schedule"]
     par30, par90 = pf.par(loans, 30), pf.par(loans, 90)

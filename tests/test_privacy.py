@@ -249,17 +249,6 @@ def test_errors_are_clear():
 # --- smoke tests on the default scenario ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mfi():
-    from clientprotection import load_mfi
-    from clientprotection.errors import DatasetError
-
-    try:
-        return load_mfi()
-    except DatasetError as exc:
-        pytest.skip(f"the default dataset is not available: {exc}")
-
-
 def test_default_scenario_privacy(mfi):
     clients = mfi["clients"]
     found = set(pv.personal_columns(clients, "clients")["column"])
