@@ -103,30 +103,9 @@ def borrower_flows(principal, n, rate_yearly, periods_per_year, *, method, ballo
     return flows
 
 
-def irr_per_period(flows: np.ndarray, low: float = -0.01, high: float = 10.0) -> float:
-    """Periodic internal rate of return by bisection between ``low`` and ``high``.
-
-    The bracket starts just below zero: far below it, a savings refund in the last flow
-    dominates and the present value is no longer monotone.
-    """
-    flows = np.asarray(flows, float)
-    t = np.arange(len(flows))
-
-    def npv(rate: float) -> float:
-        return float(np.sum(flows / (1.0 + rate) ** t))
-
-    if npv(low) * npv(high) > 0:
-        return float("nan")
-    for _ in range(200):
-        mid = (low + high) / 2
-        if npv(mid) > 0:  # the borrower's NPV rises with the rate: the root is lower
-            high = mid
-        else:
-            low = mid
-    return (low + high) / 2
-
-
 def loan_apr(principal, n, rate_yearly, periods_per_year, **pricing) -> float:
     """Nominal APR (periodic IRR x periods per year) on the net disbursed amount."""
+    from clientprotection.pricing import periodic_rate
+
     flows = borrower_flows(principal, n, rate_yearly, periods_per_year, **pricing)
-    return irr_per_period(flows) * int(periods_per_year)
+    return float(periodic_rate(flows)) * int(periods_per_year)
