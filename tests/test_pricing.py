@@ -613,3 +613,17 @@ def test_docstring_examples_run():
     failures, tried = doctest.testmod(pricing, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried >= 10
     assert failures == 0
+
+
+def test_payments_that_only_give_back_the_money_cost_nothing_despite_rounding():
+    # A 0% loan whose compulsory savings come back: what the client pays equals what she got,
+    # up to float rounding (about 1e-14 here), which must not be read as a sign change.
+    flows = pricing.loan_flows(1000, 26, 52, 0.0, compulsory_savings=0.2)
+    assert abs(flows.sum()) < 1e-9
+    assert pricing.periodic_rate(flows) == 0.0
+    stacked = np.array([[100.0, -50.0, -50.0 + 1e-13], [100.0, -60.0, -60.0]])
+    rates = pricing.periodic_rate(stacked)
+    assert rates[0] == 0.0
+    # independent check of the second row: 100 = 60/(1+r) + 60/(1+r)^2
+    r = rates[1]
+    assert abs(60 / (1 + r) + 60 / (1 + r) ** 2 - 100) < 1e-9

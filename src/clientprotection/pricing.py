@@ -371,6 +371,9 @@ def _starting_rates(
     return np.where(np.isfinite(rates), rates, fallback)
 
 
+_BALANCED_TOLERANCE = 1e-12  # relative: net flows this small are zero up to rounding
+
+
 def _solve_block(
     block: np.ndarray, row_offset: int, problems: dict[int, str], buffer: np.ndarray
 ) -> np.ndarray:
@@ -410,7 +413,12 @@ def _solve_block(
         "client receives and what she pays",
     )
     ok = ~bad
-    rates[ok & (total == 0)] = 0.0
+    # Payments that give back exactly what was received (a 0% loan with its savings returned)
+    # cost nothing; float rounding can leave a 1e-15 remainder, which is no sign of a rate.
+    scale = np.abs(coefficients_t).sum(axis=0)
+    balanced = ok & (np.abs(total) <= _BALANCED_TOLERANCE * scale)
+    rates[balanced] = 0.0
+    total = np.where(balanced, 0.0, total)
     # Descartes' rule of signs with a positive first flow. Positive rates are the roots of
     # P(v) = sum f_k v**k with v = 1/(1+r) in (0, 1), where P(0) > 0 > P(1): with at most two
     # sign changes (payments, then refunds such as savings returned) P has at most two

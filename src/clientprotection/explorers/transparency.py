@@ -243,18 +243,8 @@ def _flows(
 
 
 def _periodic_rates(flows: np.ndarray) -> np.ndarray:
-    """Periodic rate of each row of ``flows`` (2-D) with :func:`pricing.periodic_rate`.
-
-    Rows whose payments balance the amount received up to rounding noise (a loan at 0% with
-    savings returned, for instance) have a rate of exactly zero; they are not sent to the
-    solver, which would see a tiny refund of 1e-15 as a sign change.
-    """
-    scale = np.abs(flows).sum(axis=1)
-    balanced = np.abs(flows.sum(axis=1)) <= 1e-12 * scale
-    rates = np.zeros(flows.shape[0])
-    if (~balanced).any():
-        rates[~balanced] = np.asarray(pricing.periodic_rate(flows[~balanced]))
-    return rates
+    """Periodic rate of each row of ``flows`` (2-D) with :func:`pricing.periodic_rate`."""
+    return np.asarray(pricing.periodic_rate(flows), dtype=float)
 
 
 def _buildup_flows(terms: dict[str, Any]) -> np.ndarray:
